@@ -1,0 +1,1 @@
+"""Carrier track & trace adapters: one interface (`base.CarrierAdapter`), one module per carrier."""

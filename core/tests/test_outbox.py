@@ -1,0 +1,59 @@
+import pytest
+from django.db import transaction
+
+from core.models import OutboxMessage
+from core.services import WORKER_HEARTBEAT_KEY, outbox_drain, outbox_enqueue
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueued_work_runs_after_commit_and_is_marked_sent():
+    from django.core.cache import cache
+
+    # when
+    with transaction.atomic():
+        message = outbox_enqueue("core.worker_heartbeat")
+        assert cache.get(WORKER_HEARTBEAT_KEY) is None  # nothing leaves before commit
+    # then
+    message.refresh_from_db()
+    assert message.sent_at is not None
+    assert cache.get(WORKER_HEARTBEAT_KEY) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_change_leaves_no_work():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox_enqueue("core.worker_heartbeat")
+        raise RuntimeError("the change failed")
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_the_broker_refused_is_kept_and_drained_later(monkeypatch):
+    from backoffice.celery import app
+
+    task = app.tasks["core.worker_heartbeat"]
+
+    # given: the broker is down when the change commits
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(task, "apply_async", broker_down)
+    with transaction.atomic():
+        message = outbox_enqueue("core.worker_heartbeat")
+    message.refresh_from_db()
+    assert message.sent_at is None and message.attempts == 1
+    assert "redis down" in message.last_error
+    assert outbox_drain(older_than_seconds=0) == 0  # still down: kept
+    # when: the broker is back
+    monkeypatch.undo()
+    sent = outbox_drain(older_than_seconds=0)
+    # then
+    assert sent == 1
+    message.refresh_from_db()
+    assert message.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_requires_a_transaction():
+    with pytest.raises(RuntimeError):
+        outbox_enqueue("core.worker_heartbeat")
