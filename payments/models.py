@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_history
@@ -83,7 +84,7 @@ class SimulatedProviderPayment(TimeStampedModel):
             models.CheckConstraint(name="simpay_captured_within_amount", condition=Q(amount_captured__lte=F("amount"))),
             models.CheckConstraint(
                 name="simpay_refunds_within_captured",
-                condition=Q(amount_refunded__lte=F("amount_captured") - F("amount_charged_back")),
+                condition=Q(amount_refunded__lte=Round(F("amount_captured") - F("amount_charged_back"), 2)),
             ),
         ]
 
@@ -400,7 +401,7 @@ class Invoice(_DocumentParties):
         constraints = [
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_unique_year_sequence"),
             models.CheckConstraint(
-                name="invoice_total_is_net_plus_vat", condition=Q(total_amount=F("net_amount") + F("vat_amount"))
+                name="invoice_total_is_net_plus_vat", condition=Q(total_amount=Round(F("net_amount") + F("vat_amount"), 2))
             ),
         ]
         indexes = [models.Index(fields=["channel", "number"], name="invoice_channel_number_idx")]
@@ -475,7 +476,7 @@ class CreditNote(_DocumentParties):
             # negative; zero only for returned goods that were charged nothing
             models.CheckConstraint(name="creditnote_amounts_not_positive", condition=Q(total_amount__lte=0)),
             models.CheckConstraint(
-                name="creditnote_total_is_net_plus_vat", condition=Q(total_amount=F("net_amount") + F("vat_amount"))
+                name="creditnote_total_is_net_plus_vat", condition=Q(total_amount=Round(F("net_amount") + F("vat_amount"), 2))
             ),
         ]
 

@@ -60,6 +60,23 @@ def test_sqlite_is_in_wal_mode(embedded_env):
     assert (var / "db.sqlite3").exists()
 
 
+def test_demo_data_loads_on_sqlite_as_make_run_does(embedded_env):
+    """make run: seed_demo --once on the embedded SQLite (money constraints and all), then
+    demo_info; a second seed_demo --once changes nothing."""
+    env, _var = embedded_env
+    first = _manage(env, "seed_demo", "--once")
+    assert "demo orders:" in first and "matched" in first
+    counts = (
+        "from orders.models import Order; from payments.models import Invoice; "
+        "print(Order.objects.count(), Invoice.objects.count())"
+    )
+    before = _manage(env, "shell", "-c", counts).split()
+    assert int(before[0]) > 0 and int(before[1]) > 0
+    _manage(env, "seed_demo", "--once")
+    assert _manage(env, "shell", "-c", counts).split() == before
+    assert "demo logins" in _manage(env, "demo_info")
+
+
 def test_web_server_serves_admin_docs_and_health(embedded_env):
     env, _ = embedded_env
     port = _free_port()
@@ -145,7 +162,8 @@ def test_a_real_worker_consumes_from_the_file_broker(embedded_env):
             env,
             "shell",
             "-c",
-            "from core.models import OutboxMessage as m; print(m.objects.filter(sent_at__isnull=False).count())",
+            "from core.models import OutboxMessage as m; "
+            "print(m.objects.filter(task_name='core.worker_heartbeat', sent_at__isnull=False).count())",
         )
         assert sent.strip() == "1"
     finally:
