@@ -401,7 +401,8 @@ class Invoice(_DocumentParties):
         constraints = [
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_unique_year_sequence"),
             models.CheckConstraint(
-                name="invoice_total_is_net_plus_vat", condition=Q(total_amount=Round(F("net_amount") + F("vat_amount"), 2))
+                name="invoice_total_is_net_plus_vat",
+                condition=Q(total_amount=Round(F("net_amount") + F("vat_amount"), 2)),
             ),
         ]
         indexes = [models.Index(fields=["channel", "number"], name="invoice_channel_number_idx")]
@@ -476,7 +477,8 @@ class CreditNote(_DocumentParties):
             # negative; zero only for returned goods that were charged nothing
             models.CheckConstraint(name="creditnote_amounts_not_positive", condition=Q(total_amount__lte=0)),
             models.CheckConstraint(
-                name="creditnote_total_is_net_plus_vat", condition=Q(total_amount=Round(F("net_amount") + F("vat_amount"), 2))
+                name="creditnote_total_is_net_plus_vat",
+                condition=Q(total_amount=Round(F("net_amount") + F("vat_amount"), 2)),
             ),
         ]
 

@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from bench.dataset.base import STEPS, GenContext, GeneratorStep, IndexSuspender
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 STEP_MODULES = (
     "bench.dataset.catalog",
     "bench.dataset.customers",
     "bench.dataset.orders",
     "bench.dataset.tracking",
+    "bench.dataset.payments",
 )
 # The data set cannot do without these; a later step that fails (its app's models are still
 # changing, say) is rolled back on its own and reported, and the rest of the data set stands.

@@ -250,11 +250,13 @@ class GenContext:
         self.writers[f"{spec.table}:{len(self.writers)}"] = writer
         return writer
 
-    def ids(self, model: type[models.Model], n: int) -> int:
+    def ids(self, model: type[models.Model], n: int, *, refresh: bool = False) -> int:
         """Reserve `n` primary keys of `model`; returns the first. Keys follow what is in
-        the table already, so a step can run on a database that has rows."""
+        the table already, so a step can run on a database that has rows. `refresh` reads
+        the table again (after a flush): for a table an earlier step wrote with keys it
+        counted on past what it reserved (the orders step's events, say)."""
         table = model._meta.db_table
-        if table not in self._next_ids:
+        if refresh or table not in self._next_ids:
             with self.sink.lock, connection.cursor() as cursor:
                 cursor.execute(f'SELECT COALESCE(MAX(id), 0) + 1 FROM "{table}"')  # noqa: S608
                 self._next_ids[table] = int(cursor.fetchone()[0])

@@ -348,6 +348,7 @@ def _plan(ctx: GenContext) -> dict:
         if method != POS and rng.random() < HOLD_SHARE:
             release = ts + rng.randint(2 * HOUR, 20 * HOUR)
             hold = release if release <= ctx.now - 60 else -1
+        late = False
         if method == POS:
             clear = ts
         elif method == BANK_TRANSFER:
@@ -356,9 +357,12 @@ def _plan(ctx: GenContext) -> dict:
                 clear = 0
             if clear == 0 and i not in unpaid and not cancel and ctx.now - ts > 20 * DAY:
                 cancel = ts + 15 * DAY  # never paid: cancelled after the payment term
+                late = True
         else:
             clear = ts + rng.randint(20, 600)
             clear = clear if clear <= ctx.now - 60 else 0
+        if cancel and clear >= cancel:
+            clear = 0  # cancelled before the money came: never paid, so never cleared
         ready = 0
         if clear and hold != -1 and not cancel:
             ready = max(clear, hold)
@@ -376,7 +380,7 @@ def _plan(ctx: GenContext) -> dict:
         cleared_at.append(clear)
         ready_at.append(ready)
         ship_at.append(ship)
-        late_cancel.append(1 if (cancel and clear == 0 and method == BANK_TRANSFER) else 0)
+        late_cancel.append(1 if late else 0)
     line_start.append(len(line_product))
 
     shipped = sorted((ts for ts in ship_at if ts), reverse=True)

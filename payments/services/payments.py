@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -110,7 +111,9 @@ def payment_create_for_order(*, order: Order, payload: dict, actor=None) -> Paym
     at the till) or the outbox row that starts it after commit. The creation itself is
     in the order's `created` event; the payment's history starts at its first change."""
     data = payload.get("payment") or {}
-    immediate = order.cleared_at is not None and clearing_rule_for(order.payment_method) == ClearingRule.IMMEDIATE
+    # An order is cleared at intake only when its method's rule is IMMEDIATE (clears_at_intake,
+    # the intake's clearing policy): paid at the till. The rule was read for that a moment ago.
+    immediate = order.cleared_at is not None
     payment = Payment(
         order=order,
         kind=PaymentKind.INITIAL,
@@ -504,11 +507,19 @@ def pay_later_start(*, payment_id: int, actor=None) -> Payment:
 
 def payment_capture_for_shipment(*, order: Order, invoice, actor=None) -> None:
     """SHIPMENT hook part: a pay-later payment authorised at a provider is captured for
-    what the shipment invoiced, after commit (never call a provider inside the lock)."""
+    what the shipment invoiced, after commit (never call a provider inside the lock).
+    Every shipment of the order captures its own invoice from the same authorisation
+    (partial captures, as pay-later providers take them), so the first capture makes
+    the payment paid for that part and the next shipment captures the next part."""
     if clearing_rule_for(order.payment_method) != ClearingRule.CREDIT_CHECK or invoice.total_amount <= 0:
         return
     payment = (
-        Payment.objects.filter(order_id=order.pk, kind=PaymentKind.INITIAL, status=PaymentStatus.AUTHORIZED)
+        Payment.objects.filter(
+            order_id=order.pk,
+            kind=PaymentKind.INITIAL,
+            status__in=(PaymentStatus.AUTHORIZED, PaymentStatus.PAID, PaymentStatus.PENDING),
+            authorized_amount__gt=F("paid_amount"),
+        )
         .exclude(provider_id="")
         .first()
     )

@@ -268,21 +268,24 @@ def simulated_payment_refund(
 def simulated_payment_capture(
     *, provider_id: str, amount: Decimal, idempotency_key: str
 ) -> tuple[SimulatedProviderPayment, dict]:
-    """Capture an authorised payment (once, the whole amount or less)."""
+    """Capture (part of) an authorised payment, as pay-later providers do per shipment:
+    captures add up to at most what was authorised, until the authorisation lapses. The
+    first capture makes the payment paid (for what was captured so far)."""
     payment = _locked(provider_id)
     existing = _existing(payment.captures, idempotency_key, amount)
     if existing:
         return payment, existing
-    if payment.status != ProviderStatus.AUTHORIZED:
+    captured_before = payment.captures and payment.status == ProviderStatus.PAID
+    if payment.status != ProviderStatus.AUTHORIZED and not captured_before:
         raise InvalidTransition(
             _("Only an authorised payment can be captured; this one is %(status)s.")
             % {"status": ProviderStatus(payment.status).label},
             extra={"from": payment.status, "to": ProviderStatus.PAID.value},
         )
-    if amount > payment.amount:
+    if amount <= 0 or payment.amount_captured + amount > payment.amount:
         raise CaptureExceedsAuthorized(
-            _("Cannot capture %(amount)s: %(authorized)s was authorised.")
-            % {"amount": amount, "authorized": payment.amount},
+            _("Cannot capture %(amount)s: %(left)s of the %(authorized)s authorised is left to capture.")
+            % {"amount": amount, "left": payment.amount - payment.amount_captured, "authorized": payment.amount},
             attr="amount",
         )
     now = timezone.now()
@@ -297,9 +300,9 @@ def simulated_payment_capture(
     }
     _note(payment, to=ProviderStatus.PAID, note="capture", amount=amount)
     payment.captures = [*payment.captures, record]
-    payment.amount_captured = amount
+    payment.amount_captured += amount
     payment.status = ProviderStatus.PAID
-    payment.paid_at = now
+    payment.paid_at = payment.paid_at or now
     payment.save(update_fields=["captures", "amount_captured", "status", "paid_at", "history", "updated_at"])
     _notify(payment)
     return payment, record

@@ -15,11 +15,12 @@ from core.models import ApprovalRequest, OutboxMessage
 from core.tests.factories import UserFactory
 from orders.models import Order
 from orders.states import FulfilmentStatus, HoldReason, OrderStatus
+from payments.exceptions import CaptureExceedsAuthorized
 from payments.models import ClearingPolicy, Payment, PaymentEvent, SimulatedProviderPayment
 from payments.providers.simulator import SimulatorProvider
 from payments.services.clearing import clearing_policy_update, clearing_rule_for
 from payments.services.payments import NothingDue, payment_link_create, payment_manual_request, payment_start
-from payments.services.simulator import simulated_payment_complete
+from payments.services.simulator import simulated_payment_capture, simulated_payment_complete
 from payments.services.statements import bank_statement_import
 from payments.states import ClearingRule, PaymentEventKind, PaymentKind, PaymentStatus
 from payments.tests.factories import camt, order_payload, place, ship
@@ -170,6 +171,46 @@ def test_pay_later_at_a_provider_is_captured_for_what_shipped(channel, shirt, ru
     payment = Payment.objects.get(order=order)
     assert (payment.status, payment.paid_amount) == (PaymentStatus.PAID, D("104.95"))
     assert PaymentEvent.objects.filter(payment=payment, kind=PaymentEventKind.CAPTURED).count() == 1
+
+
+@pytest.mark.django_db
+def test_pay_later_shipped_in_two_parcels_captures_each_invoice_from_one_authorisation(channel, shirt, run_on_commit):
+    remote = SimulatorProvider().create_payment(
+        amount=D("204.95"),
+        description="x",
+        reference="",
+        redirect_url="https://shop.example.nl/",
+        webhook_url="",
+        method="pay_later",
+        idempotency_key="riverty-2",
+    )
+    simulated_payment_complete(provider_id=remote.id, outcome="paid")  # authorised at the provider
+    with run_on_commit():
+        order = place(
+            channel,
+            method="pay_later",
+            provider="mollie",
+            provider_reference=remote.id,
+            lines=[{"sku": shirt.sku, "quantity": 2, "unit_price": "100.00"}],
+        )
+    # when the first unit ships, then the second
+    with run_on_commit():
+        (first,) = ship(order, {shirt.sku: 1})
+    with run_on_commit():
+        (second,) = ship(order, {shirt.sku: 1})
+    # then each invoice was captured from the one authorisation, and together they are the order
+    invoiced = first.invoice.total_amount + second.invoice.total_amount
+    assert invoiced == order.total_amount == D("204.95")
+    record = SimulatedProviderPayment.objects.get(provider_id=remote.id)
+    assert [D(c["amount"]) for c in record.captures] == [first.invoice.total_amount, second.invoice.total_amount]
+    assert (record.status, record.amount_captured) == ("paid", invoiced)
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.paid_amount) == (PaymentStatus.PAID, invoiced)
+    assert PaymentEvent.objects.filter(payment=payment, kind=PaymentEventKind.CAPTURED).count() == 2
+    assert PaymentEvent.objects.filter(payment=payment, kind=PaymentEventKind.RECEIVED).count() == 2
+    # and nothing more can be captured than was authorised
+    with pytest.raises(CaptureExceedsAuthorized):
+        simulated_payment_capture(provider_id=remote.id, amount=D("0.01"), idempotency_key="one-cent-more")
 
 
 @pytest.mark.django_db

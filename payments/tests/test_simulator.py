@@ -238,10 +238,17 @@ def test_capture_beyond_the_authorisation_or_twice_is_refused(client, provider):
     with pytest.raises(CaptureExceedsAuthorized):
         provider.capture(provider_id=payment.id, amount=Decimal("42.86"), idempotency_key="c1")
     assert provider.get_payment(payment.id).status == ProviderStatus.AUTHORIZED
-    provider.capture(provider_id=payment.id, amount=Decimal("42.85"), idempotency_key="c2")
-    with pytest.raises(InvalidTransition):
-        provider.capture(provider_id=payment.id, amount=Decimal("1.00"), idempotency_key="c3")
-    assert len(SimulatedProviderPayment.objects.get(provider_id=payment.id).captures) == 1
+    # per shipment: part now, the rest later, never more than the authorisation
+    provider.capture(provider_id=payment.id, amount=Decimal("20.00"), idempotency_key="c2")
+    assert provider.get_payment(payment.id).amount_paid == Decimal("20.00")
+    provider.capture(provider_id=payment.id, amount=Decimal("20.00"), idempotency_key="c2")  # a repeat: nothing
+    with pytest.raises(CaptureExceedsAuthorized):
+        provider.capture(provider_id=payment.id, amount=Decimal("22.86"), idempotency_key="c3")
+    provider.capture(provider_id=payment.id, amount=Decimal("22.85"), idempotency_key="c4")
+    with pytest.raises(CaptureExceedsAuthorized):
+        provider.capture(provider_id=payment.id, amount=Decimal("1.00"), idempotency_key="c5")
+    record = SimulatedProviderPayment.objects.get(provider_id=payment.id)
+    assert (len(record.captures), record.amount_captured, record.status) == (2, Decimal("42.85"), "paid")
 
 
 def test_capturing_an_open_payment_is_refused(provider):
