@@ -14,7 +14,7 @@ MANAGE := $(PY) manage.py
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backoffice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: var-dirs help run test lint fmt services migrate seed worker beat web bench bench-quick soak messages clean
+.PHONY: var-dirs help run test lint fmt services migrate seed worker beat web bench bench-quick soak messages audit clean
 
 help:
 	@echo "make run    — set up and start web app, Celery worker and beat (SQLite + file broker by default)"
@@ -22,6 +22,8 @@ help:
 	@echo "make lint   — ruff check + format check"
 	@echo "make fmt    — ruff format + autofix"
 	@echo "make bench  — benchmarks (see docs); make bench-quick for the short version"
+	@echo "make soak   — the races and fault tests, SOAK_ROUNDS times (default 20)"
+	@echo "make audit  — known vulnerabilities in the pinned requirements (pip-audit; skipped when offline)"
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: install python3.12 or set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -74,6 +76,24 @@ bench: $(VENV)/.installed-dev services
 # The short run (< 3 minutes) that CI uses to prove the harness works.
 bench-quick: $(VENV)/.installed-dev services
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Longer than CI: the races and fault tests of tests/reliability/ again and again (each
+# round with fresh data and another thread interleaving), stopping at the first failure.
+# SOAK_ROUNDS=50 make soak; SOAK_ARGS="-k race" for the races alone.
+SOAK_ROUNDS ?= 20
+soak: $(VENV)/.installed-dev services
+	@for round in $$(seq 1 $(SOAK_ROUNDS)); do \
+		echo "soak: round $$round of $(SOAK_ROUNDS)"; \
+		DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+			$(VENV)/bin/pytest tests/reliability/test_concurrency.py tests/reliability/test_fault_database.py \
+			tests/reliability/test_fault_worker.py -p no:randomly -x $(SOAK_ARGS) || exit 1; \
+	done
+
+# Known vulnerabilities in the pinned runtime requirements (pip-audit --strict): fails on
+# any finding; prints "audit skipped: vulnerability service unreachable" and passes when
+# PyPI's vulnerability service cannot be reached (scripts/audit.py, docs/reliability.md).
+audit: $(VENV)/.installed-dev
+	$(PY) scripts/audit.py $(AUDIT_ARGS)
 
 # Extract every app's texts into its locale/ and compile; fill Dutch with scripts/i18n.py.
 messages: $(VENV)/.installed

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.NulCharacterMiddleware",  # before anything looks a value up in the database
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -274,6 +275,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
+    # The client address for per-address budgets (anonymous calls, payment webhooks) is
+    # REMOTE_ADDR, or with AXES_IPWARE_PROXY_COUNT proxies in front the address they saw:
+    # never an X-Forwarded-For the client wrote itself.
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")

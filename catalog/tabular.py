@@ -77,8 +77,9 @@ def _normalise_header(value) -> str:
 
 
 def table_from_csv_bytes(data: bytes, *, name: str = "") -> Table:
-    """Read UTF-8 CSV (a BOM is allowed) with a header row. Lines that are not UTF-8 are
-    errors with their line numbers; blank lines are skipped."""
+    """Read UTF-8 CSV (a BOM is allowed) with a header row. Lines that are not UTF-8 text
+    (or hold a NUL byte, which no text field can store) are errors with their line
+    numbers; blank lines are skipped."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     errors = []
@@ -87,6 +88,9 @@ def table_from_csv_bytes(data: bytes, *, name: str = "") -> Table:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             errors.append(RowError(number, None, _("this line is not UTF-8 text; save the file as UTF-8")))
+            continue
+        if b"\x00" in raw:
+            errors.append(RowError(number, None, _("this line holds a NUL byte: it is not text")))
     if errors:
         raise ImportRejected(errors)
     text = data.decode("utf-8")

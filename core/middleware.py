@@ -1,6 +1,8 @@
 import re
 import uuid
 
+from django.core.exceptions import SuspiciousOperation
+
 from core.logging import request_id_var
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -24,6 +26,25 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class NulCharacterMiddleware:
+    """A NUL character in the path, the query string or a cookie is a 400 (the API's
+    contract error body, Django's 400 page elsewhere). PostgreSQL cannot compare or store
+    text with NUL in it, so such a value would otherwise end as a database error, a 500,
+    in whatever lookup it reaches (an order number, a filter, the session key)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or _has_nul(request.GET) or any("\x00" in v for v in request.COOKIES.values()):
+            raise SuspiciousOperation("NUL character in the path, the query string or a cookie")
+        return self.get_response(request)
+
+
+def _has_nul(query) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in query.lists())
 
 
 class StaffTwoFactorMiddleware:

@@ -9,6 +9,7 @@ from catalog.api.serializers import ProductOutputSerializer
 from catalog.exceptions import UnknownChannel
 from catalog.models import Product
 from catalog.selectors import product_list_for_sync, vat_rates_at
+from core.api.filters import UpdatedSinceFilter
 from core.api.pagination import UpdatedCursorPagination
 from core.api.permissions import ClientKindPermission
 from core.api.scoping import channel_scope, client_of
@@ -17,7 +18,7 @@ from inventory.models import StorageKind
 
 
 class ProductFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="changed_at",
         lookup_expr="gte",
         label="Changed at or after (ISO 8601 with offset): the product or its price for this channel",

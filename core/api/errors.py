@@ -15,8 +15,10 @@ their external reference) gets the answer it should have had
 (docs/reliability.md; tests/reliability/test_fault_database.py).
 """
 
+import re
 import sys
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
@@ -25,6 +27,7 @@ from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
+from core.api.parsers import RequestTooLarge
 from core.exceptions import ApplicationError
 
 
@@ -53,6 +56,10 @@ class ContractExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DATABASE_ERRORS):
             return DatabaseUnavailable()
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
+        if isinstance(exc, SuspiciousOperation):  # too many fields, a bad header, …: a 400 as Django gives it
+            return exceptions.ParseError(_("Bad request."), code="bad_request")
         if isinstance(exc, ApplicationError):
             if exc.http_status == status.HTTP_400_BAD_REQUEST:
                 detail = exceptions.ErrorDetail(exc.message, code=exc.code)
@@ -69,8 +76,18 @@ class ContractExceptionFormatter(ExceptionFormatter):
         if isinstance(self.original_exc, ApplicationError) and self.original_exc.attr and len(data["errors"]) == 1:
             data["errors"][0]["attr"] = self.original_exc.attr  # a conflict may name its field too
         for error in data["errors"]:
-            error["attr"] = normalise_attr(error["attr"])
+            error["attr"] = _printable(normalise_attr(error["attr"]))
+            error["detail"] = _printable(error["detail"])
         return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(text):
+    """An error may quote the input back (`"p\\udc00os" is not a valid choice`); a lone
+    surrogate cannot be encoded as UTF-8 and becomes U+FFFD, so the answer is still sent."""
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
 def normalise_attr(attr: str | None) -> str | None:

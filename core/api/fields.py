@@ -26,7 +26,8 @@ class AmountField(serializers.DecimalField):
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        return super().to_internal_value(data.strip())
+        value = super().to_internal_value(data.strip())
+        return abs(value) if value.is_zero() else value  # "-0.00" is 0.00, not an answer of "-0.00"
 
 
 class NonNegativeAmountField(AmountField):

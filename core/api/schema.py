@@ -4,7 +4,20 @@ from rest_framework import serializers
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
-    """drf-spectacular's schema with the contract's error responses on every operation."""
+    """drf-spectacular's schema with the contract's error responses on every operation.
+
+    A nested list (`lines = LineSerializer(many=True, allow_empty=False, max_length=…)`)
+    says how many items it takes (`minItems`/`maxItems`), which drf-spectacular leaves out."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ListSerializer) and isinstance(schema, dict) and schema.get("type") == "array":
+            minimum = max(field.min_length or 0, 0 if field.allow_empty else 1)
+            if minimum:
+                schema["minItems"] = minimum
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+        return schema
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -6,13 +6,14 @@ from rest_framework.generics import ListAPIView
 from catalog.api.filters import CharInFilter, StrictBooleanFilter
 from catalog.api.views import ChangedCursorPagination
 from catalog.models import Product
+from core.api.filters import UpdatedSinceFilter
 from core.api.permissions import ClientKindPermission
 from inventory.api.serializers import StockLevelOutputSerializer
 from inventory.selectors import stock_list_for_sync
 
 
 class StockLevelFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="changed_at", lookup_expr="gte", label="Stock changed at or after (ISO 8601 with offset)"
     )
     sku = CharInFilter(field_name="sku", label="One SKU or several, comma-separated")

@@ -199,33 +199,39 @@ def shipment_create(
     code) again returns it unchanged. Returns (shipment, created)."""
     carrier = carrier.strip().lower()
     tracking_code = tracking_code.strip().upper().replace(" ", "")
+    parcel = {"carrier": carrier, "tracking_code": tracking_code, "fulfilment_id": fulfilment_id, "lines": lines}
     try:
         with transaction.atomic():
-            return _shipment_create(
-                fulfilment_id=fulfilment_id,
-                carrier=carrier,
-                tracking_code=tracking_code,
-                lines=lines,
-                weight_grams=weight_grams,
-                actor=actor,
-                location_id=location_id,
-            ), True
+            return _shipment_create(weight_grams=weight_grams, actor=actor, location_id=location_id, **parcel)
     except IntegrityError:
-        existing = Shipment.objects.filter(carrier=carrier, tracking_code=tracking_code).first()
+        existing = _same_parcel(**parcel)
         if existing is None:
             raise
-        wanted = sorted((line["sku"], int(line["quantity"])) for line in lines)
-        recorded = sorted(
-            (sl.fulfilment_line.order_line.sku, sl.quantity)
-            for sl in existing.lines.select_related("fulfilment_line__order_line")
-        )
-        if existing.fulfilment_id != fulfilment_id or wanted != recorded:
-            raise Conflict(
-                _("Tracking code %(code)s was already used for another parcel.") % {"code": tracking_code},
-                code="tracking_code_used",
-                attr="tracking_code",
-            ) from None
         return existing, False
+
+
+def _same_parcel(*, carrier: str, tracking_code: str, fulfilment_id: int, lines: list[dict]) -> Shipment | None:
+    """The parcel already recorded under this carrier and tracking code, when it is the
+    same confirmation again (same fulfilment, same lines); a different parcel under the
+    code is a conflict."""
+    existing = Shipment.objects.filter(carrier=carrier, tracking_code=tracking_code).first()
+    if existing is None:
+        return None
+    try:
+        wanted = sorted((str(line["sku"]), int(line["quantity"])) for line in lines)
+    except (KeyError, TypeError, ValueError):
+        wanted = None
+    recorded = sorted(
+        (sl.fulfilment_line.order_line.sku, sl.quantity)
+        for sl in existing.lines.select_related("fulfilment_line__order_line")
+    )
+    if existing.fulfilment_id != fulfilment_id or wanted != recorded:
+        raise Conflict(
+            _("Tracking code %(code)s was already used for another parcel.") % {"code": tracking_code},
+            code="tracking_code_used",
+            attr="tracking_code",
+        )
+    return existing
 
 
 def _shipment_create(*, fulfilment_id, carrier, tracking_code, lines, weight_grams, actor, location_id):
@@ -233,6 +239,11 @@ def _shipment_create(*, fulfilment_id, carrier, tracking_code, lines, weight_gra
     order = order_qs_for_update().select_related("channel").get(pk=order_id)
     order_lines = {line.pk: line for line in order_lines_qs_for_update(order.pk)}
     fulfilment = fulfilment_qs_for_update().select_related("location").get(pk=fulfilment_id)
+    # the same confirmation again (the location never saw our answer): the parcel as it was,
+    # before any check of what is left to ship (the order lock orders concurrent repeats)
+    repeat = _same_parcel(carrier=carrier, tracking_code=tracking_code, fulfilment_id=fulfilment_id, lines=lines)
+    if repeat is not None:
+        return repeat, False
     if not order.is_cleared:
         raise NotCleared(_("The order is not paid (cleared) yet: it may not ship."))
     if set(order.hold_reasons) & BLOCKING_HOLDS:
@@ -370,7 +381,7 @@ def _shipment_create(*, fulfilment_id, carrier, tracking_code, lines, weight_gra
         },
     )
     shipment_shipped_hooks(shipment=shipment, order=order, actor=actor)
-    return shipment
+    return shipment, True
 
 
 # Work that follows a shipment in other apps (invoicing per shipment, capturing a

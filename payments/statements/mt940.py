@@ -212,6 +212,10 @@ class Mt940Parser:
         current: _Field | None = None
         lines = self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for number, raw in enumerate(lines, 1):
+            if "\x00" in raw:  # no MT940 character; no text column could store it either
+                raise self.where.at(_("line %(line)s") % {"line": number}).error(
+                    _("A NUL byte: this is not MT940 text.")
+                )
             line = raw.rstrip()
             if not line.strip():
                 continue
