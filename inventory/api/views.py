@@ -9,12 +9,14 @@ from catalog.models import Product
 from core.api.filters import UpdatedSinceFilter
 from core.api.permissions import ClientKindPermission
 from inventory.api.serializers import StockLevelOutputSerializer
-from inventory.selectors import stock_list_for_sync
+from inventory.selectors import stock_changed_since, stock_list_for_sync
 
 
 class StockLevelFilter(django_filters.FilterSet):
     updated_since = UpdatedSinceFilter(
-        field_name="changed_at", lookup_expr="gte", label="Stock changed at or after (ISO 8601 with offset)"
+        field_name="changed_at",
+        method="filter_updated_since",
+        label="Stock changed at or after (ISO 8601 with offset)",
     )
     sku = CharInFilter(field_name="sku", label="One SKU or several, comma-separated")
     category = django_filters.CharFilter(field_name="category__code", label="Category code")
@@ -24,6 +26,9 @@ class StockLevelFilter(django_filters.FilterSet):
     class Meta:
         model = Product
         fields = []
+
+    def filter_updated_since(self, queryset, name, value):
+        return stock_changed_since(products=queryset, since=value)
 
     def filter_available(self, queryset, name, value):
         return queryset.filter(available__gt=0) if value else queryset.filter(available__lte=0)

@@ -55,6 +55,31 @@ def test_updated_since_returns_the_skus_whose_stock_changed(api_for, channel):
     assert rows["B"]["available"] == 4
 
 
+@pytest.mark.parametrize("narrowed", [True, False], ids=["few-changes", "many-changes"])
+def test_updated_since_finds_stock_location_and_delivery_changes(api_for, channel, monkeypatch, narrowed):
+    """The candidates looked up first (few changes) and the plain filter (more than
+    STOCK_SYNC_CANDIDATES_MAX changes) return the same SKUs."""
+    if not narrowed:
+        monkeypatch.setattr("inventory.selectors.STOCK_SYNC_CANDIDATES_MAX", 0)
+    utr, hng = LocationFactory(), LocationFactory()
+    a, b, c, d = (ProductFactory(sku=sku) for sku in "ABCD")
+    stocked(a, utr, 1)
+    stocked(b, hng, 1)
+    stocked(c, utr, 1)
+    stocked(d, utr, 1)
+    since = timezone.now()
+    # when a location changes (its products' available stock), a delivery is announced and a count is booked
+    hng.is_active = False
+    hng.save()
+    inbound_delivery_create(reference="IN-8", location_id=utr.pk, expected_on=timezone.localdate(), lines=[(c.pk, 5)])
+    stock_adjust(product_id=d.pk, location_id=utr.pk, counted=2, reason="telling")
+    later = ProductFactory(sku="E")  # a new product
+    # then exactly those SKUs changed
+    rows = _rows(api_for(channel=channel).get(URL, {"updated_since": since.isoformat()}))
+    assert sorted(rows) == ["B", "C", "D", later.sku]
+    assert rows["B"]["available"] == 0
+
+
 def test_filters(api_for, channel):
     location = LocationFactory()
     coats = CategoryFactory(code="jassen")
