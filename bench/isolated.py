@@ -14,12 +14,22 @@ import sys
 import time
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     with open(f"/proc/{os.getpid()}/status") as handle:
         for line in handle:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _peak_rss_mb() -> float:
+    """This process's own high-water mark (VmHWM). Not `ru_maxrss`: Linux carries the
+    parent's high-water mark over a fork + exec, so after the harness generated a data set
+    (hundreds of MB) in the same run, every measured child would report at least that."""
+    try:
+        return _rss_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str]) -> int:
@@ -47,7 +57,7 @@ def main(argv: list[str]) -> int:
             handle.write(profiler.output_html())
         with open(f"{profile_to}.txt", "w") as handle:
             handle.write(profiler.output_text(unicode=False, color=False, show_all=False))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb()
     sys.stdout.write(
         json.dumps(
             {

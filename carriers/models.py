@@ -3,7 +3,7 @@ parcel (its tracking state), which parcels need a person (the watch list) and wh
 customer mails went out.
 
 The shipment itself (status, delivered_at) is orders' table and changes only through
-`orders.services.tracking.shipment_tracking_apply`.
+`orders.services.tracking.shipments_tracking_apply`.
 """
 
 from django.conf import settings

@@ -24,11 +24,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import models
+from django.db import connection, models
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -104,9 +105,32 @@ class AuditHistoryBase(models.Model):
         abstract = True
 
 
+class _HistoryDescriptor(HistoryDescriptor):
+    """`Model.history` as django-simple-history has it, but its manager class is made
+    once: simple-history makes a new class (`from_queryset`) on every access, and it
+    reads the attribute for every history row it writes."""
+
+    def __init__(self, model, manager, queryset):
+        super().__init__(model, manager=manager, queryset=queryset)
+        self._manager_class = manager.from_queryset(queryset)
+
+    def __get__(self, instance, owner):
+        return self._manager_class(self.model, instance)
+
+
 class AuditHistoricalRecords(HistoricalRecords):
     """Writes no history row for a save that touched only untracked fields
     (`save(update_fields=["last_login"])` when `last_login` is excluded)."""
+
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        descriptor = sender.__dict__.get(self.manager_name)
+        if type(descriptor) is HistoryDescriptor:
+            setattr(
+                sender,
+                self.manager_name,
+                _HistoryDescriptor(descriptor.model, descriptor.manager_class, descriptor.queryset_class),
+            )
 
     def post_save(self, instance, created, using=None, **kwargs):
         update_fields = kwargs.get("update_fields")
@@ -150,6 +174,46 @@ def _label_history_row(sender, instance, history_instance, **kwargs) -> None:
 
 
 pre_create_historical_record.connect(_label_history_row, dispatch_uid="core.audit.label_history_row")
+
+
+def history_rows_write(model, *, pks: list, history_type: str = "~", when: datetime.datetime | None = None) -> int:
+    """A history row for each of these rows of `model` as they are in the database now, for
+    a change written in bulk (an UPDATE of many rows, which sends no `post_save`): one
+    INSERT … SELECT, the actor and its label as a `save()` inside the same block would
+    record them. Returns how many rows were given."""
+    if not pks:
+        return 0
+    historical = model.history.model
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = _history_user(request=request)
+    actor = _current_actor.get()
+    label = actor.label if actor is not None and actor.label else _principal_label(user)  # as _label_history_row
+    if not label and request is not None and getattr(request.user, "is_authenticated", False):
+        label = _principal_label(request.user)
+    quote = connection.ops.quote_name
+    copied = [quote(field.column) for field in historical.tracked_fields]
+    extra = ["history_date", "history_change_reason", "history_type", "history_user_id", "history_actor"]
+    # names from the models, values as parameters
+    sql = "INSERT INTO {history} ({columns}) SELECT {copied}, %s, %s, %s, %s, %s FROM {table} WHERE {pk} IN ({ids})"
+    sql = sql.format(
+        history=quote(historical._meta.db_table),
+        columns=", ".join([*copied, *(quote(name) for name in extra)]),
+        copied=", ".join(copied),
+        table=quote(model._meta.db_table),
+        pk=quote(model._meta.pk.column),
+        ids=", ".join(["%s"] * len(pks)),
+    )
+    params = [
+        when or timezone.now(),
+        None,
+        history_type,
+        user.pk if user else None,
+        (label or SYSTEM_LABEL)[:120],
+        *pks,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return len(pks)
 
 
 # --- reading the trail ------------------------------------------------------------------

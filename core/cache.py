@@ -9,7 +9,7 @@ rely on atomic counters (carrier quotas) must not run blind."""
 import logging
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -17,7 +17,34 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's client makes a new `redis.Redis` object (and its table of response
+    callbacks) for every cache operation; this one keeps one per connection pool. A
+    `redis.Redis` object is safe to share between threads: it takes a connection from
+    its pool for each command."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
+
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
+
+    def raw_client(self, key: str, *, write: bool = False):
+        """The redis-py client for `key` (already made with make_and_validate_key), for
+        what the cache API cannot say in one round trip (a pipeline)."""
+        return self._cache.get_client(key, write=write)
+
     def _degraded(self, operation: str, exc: Exception, result):
         logger.warning("cache unavailable", extra={"operation": operation, "error": str(exc)})
         return result

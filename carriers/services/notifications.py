@@ -2,7 +2,7 @@
 waiting at a pickup point, in the customer's language.
 
 Queued through the outbox (task `documents.shipment_mail`) by the shipment's transaction
-(shipped: the SHIPMENT_HOOK below) or by `orders.services.tracking.shipment_tracking_apply`
+(shipped: the SHIPMENT_HOOK below) or by `orders.services.tracking.shipments_tracking_apply`
 (delivered, at a pickup point). Each mail goes out at most once per parcel and kind: a
 ShipmentNotification row is claimed before sending and marked sent after, so a task run
 twice (a lost worker, a drained outbox) does not mail twice; a send that failed releases

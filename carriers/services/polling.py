@@ -12,8 +12,9 @@ carrier never holds up another):
    quota call per batch; when this second's budget is used the run waits for the next
    second, when today's is used it stops. The last, partial batch is filled with the
    parcels due in the next half hour (no extra call, and no calls for one parcel a minute).
-4. After each answer the results are recorded (`carriers.services.recording`) in short
-   transactions: never a carrier call inside a transaction or while holding a row lock.
+4. After each answer the batch's results are recorded (`carriers.services.recording`) in
+   one short transaction: never a carrier call inside a transaction or while holding a
+   row lock.
 5. A 429 backs the carrier off for at least its Retry-After, a timeout or 5xx backs it off
    exponentially, wrong credentials back it off for the maximum; the run stops and the
    parcels stay due. The first answer after a failure clears the backoff.

@@ -1,14 +1,17 @@
 """Recording what a carrier answered: new events only, the parcel's new status, the next
-poll, and the watch list. Runs after the carrier call, never during it, in short
-transactions:
+poll, and the watch list. Runs after the carrier call, never during it.
 
-- parcels whose status did not change: one transaction per batch (events, tracking states,
-  issues closed because the parcel moved);
-- a parcel whose status changed: one transaction of its own, in the house lock order (order
-  → shipment through `orders.services.tracking.shipment_tracking_apply`, then this app's
-  rows), so the status, the order event, the webhook, the mail and the stored events are
-  written together or not at all. A crash between two transactions loses nothing: events
-  not stored are new again at the next poll.
+A batch (one call's answers, up to the adapter's batch size) is recorded in one
+transaction, in a fixed number of queries whatever its size: the stored event keys and the
+open issues of its parcels read once; the status changes applied together through
+`orders.services.tracking.shipments_tracking_apply` (which locks the orders, then the
+shipments, in the house lock order, and writes the order events, the order statuses, the
+webhooks and the mails); the new events inserted in one statement (the unique key
+(shipment, key) drops what the carrier repeats); the tracking states written in one
+UPDATE; issues closed and opened together. So the statuses, the order events, the
+webhooks, the mails and the stored events of a batch are written together or not at all;
+a crash between two batches loses nothing: events not stored are new again at the next
+poll.
 """
 
 import dataclasses
@@ -16,21 +19,15 @@ import datetime
 import logging
 from collections import defaultdict
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from carriers.adapters.base import TrackingRequest
 from carriers.models import ShipmentEvent, ShipmentTracking, TrackingIssue
 from carriers.services.schedule import PollPlan
-from carriers.services.watch import (
-    MOVED_ON_CLOSES,
-    tracking_issues_lost,
-    tracking_issues_moved_on,
-    tracking_issues_status_changed,
-)
+from carriers.services.watch import tracking_issue_changes, tracking_issues_close, tracking_issues_open
 from carriers.statuses import ShipmentStatus, TrackingEvent, TrackingResult, is_final
-from core.exceptions import ApplicationError
-from orders.models import Shipment
-from orders.services.tracking import shipment_tracking_apply
+from core.db import rows_update
+from orders.services.tracking import TrackingChange, shipments_tracking_apply
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +88,7 @@ class _Plan:
     """What to write for one parcel."""
 
     target: PollTarget
-    new_events: list[TrackingEvent]
+    new_events: list[tuple[TrackingEvent, str]]  # with its key
     status: str
     delivered_at: datetime.datetime | None
     latest: TrackingEvent | None
@@ -100,30 +97,16 @@ class _Plan:
 
 
 def tracking_states_update(rows: list[tuple[int, dict]]) -> None:
-    """Write the polling state of many parcels, each its own values.
-
-    One parameterised UPDATE sent for all rows at once (executemany: a pipeline on
-    PostgreSQL, a prepared statement on SQLite). `bulk_update` would build a CASE expression
-    per field and row; for a batch of 100 parcels that costs more than the polling itself."""
-    if not rows:
-        return
-    meta = ShipmentTracking._meta
-    fields = [meta.get_field(name) for name in STATE_FIELDS]
-    quote = connection.ops.quote_name
-    sql = "UPDATE {table} SET {columns} WHERE {pk} = %s".format(  # noqa: S608 — names from the model, values as parameters
-        table=quote(meta.db_table),
-        columns=", ".join(f"{quote(field.column)} = %s" for field in fields),
-        pk=quote(meta.pk.column),
+    """Write the polling state of many parcels [(shipment_id, state)], each its own values,
+    in one statement (`core.db.rows_update`)."""
+    rows_update(
+        ShipmentTracking,
+        fields=STATE_FIELDS,
+        rows=[(shipment_id, *(state[name] for name in STATE_FIELDS)) for shipment_id, state in rows],
     )
-    params = [
-        [field.get_db_prep_value(state[field.name], connection) for field in fields] + [shipment_id]
-        for shipment_id, state in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
-def _event_row(shipment_id: int, event: TrackingEvent) -> ShipmentEvent:
+def _event_row(shipment_id: int, event: TrackingEvent, key: str) -> ShipmentEvent:
     return ShipmentEvent(
         shipment_id=shipment_id,
         status=event.status,
@@ -132,14 +115,16 @@ def _event_row(shipment_id: int, event: TrackingEvent) -> ShipmentEvent:
         description=event.description[:500],
         location=event.location[:200],
         raw=event.raw,
-        key=event.key,
+        key=key,
     )
 
 
 def _plan(target: PollTarget, result: TrackingResult, known: set[str], plan: PollPlan, now: datetime.datetime) -> _Plan:
-    new_events = [e for e in result.events if e.key not in known] if result.found else []
+    keyed = [(e, e.key) for e in result.events] if result.found else []
+    new_events = [(e, key) for e, key in keyed if key not in known]
     last_event_at = max(
-        [e.occurred_at for e in new_events] + ([target.last_event_at] if target.last_event_at else []), default=None
+        [e.occurred_at for e, _key in new_events] + ([target.last_event_at] if target.last_event_at else []),
+        default=None,
     )
     latest = result.events[-1] if result.found and result.events else None
     status, delivered_at = target.status, None
@@ -185,116 +170,126 @@ def tracking_results_record(
     now: datetime.datetime,
     from_feed: bool = False,
 ) -> RecordOutcome:
-    """Store what the carrier answered for these parcels (see the module docstring).
+    """Store what the carrier answered for these parcels, in one transaction (see the
+    module docstring).
 
     From a change feed only the parcels with something new are touched (the feed lists
     changes, its silence about a parcel says nothing)."""
     outcome = RecordOutcome()
     if not pairs:
         return outcome
-    shipment_ids = [target.shipment_id for target, _result in pairs]
-    known: dict[int, set[str]] = defaultdict(set)
-    for shipment_id, key in ShipmentEvent.objects.filter(shipment_id__in=shipment_ids).values_list(
-        "shipment_id", "key"
-    ):
-        known[shipment_id].add(key)
-    # the open watch-list issues of these parcels: most have none, so most need no issue query
-    open_issues: dict[int, set[str]] = defaultdict(set)
-    for shipment_id, kind in TrackingIssue.objects.filter(
-        shipment_id__in=shipment_ids, resolved_at__isnull=True
-    ).values_list("shipment_id", "kind"):
-        open_issues[shipment_id].add(kind)
+    with transaction.atomic():
+        shipment_ids = [target.shipment_id for target, _result in pairs]
+        known: dict[int, set[str]] = defaultdict(set)
+        for shipment_id, key in ShipmentEvent.objects.filter(shipment_id__in=shipment_ids).values_list(
+            "shipment_id", "key"
+        ):
+            known[shipment_id].add(key)
+        # the open watch-list issues of these parcels: most have none, so most need no issue query
+        open_issues: dict[int, set[str]] = defaultdict(set)
+        for shipment_id, kind in TrackingIssue.objects.filter(
+            shipment_id__in=shipment_ids, resolved_at__isnull=True
+        ).values_list("shipment_id", "kind"):
+            open_issues[shipment_id].add(kind)
 
-    quiet: list[_Plan] = []
-    changed: list[_Plan] = []
-    for target, result in pairs:
-        planned = _plan(target, result, known[target.shipment_id], plan, now)
-        if from_feed and not planned.new_events:
-            continue
-        outcome.answered += 1
-        (changed if planned.status != target.status else quiet).append(planned)
+        planned: list[_Plan] = []
+        for target, result in pairs:
+            one = _plan(target, result, known[target.shipment_id], plan, now)
+            if from_feed and not one.new_events:
+                continue
+            planned.append(one)
+        outcome.answered = len(planned)
+        if not planned:
+            return outcome
+        changed = [p for p in planned if p.status != p.target.status]
+        statuses = _apply_changes(changed, outcome) if changed else {}
 
-    if quiet:
-        with transaction.atomic():
-            rows = [_event_row(p.target.shipment_id, e) for p in quiet for e in p.new_events]
-            ShipmentEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-            tracking_states_update([(p.target.shipment_id, p.state) for p in quiet])
-            tracking_issues_moved_on(
-                shipment_ids=[
-                    p.target.shipment_id
-                    for p in quiet
-                    if p.new_events and open_issues[p.target.shipment_id] & set(MOVED_ON_CLOSES)
-                ],
-                now=now,
+        rows: list[ShipmentEvent] = []
+        states: list[tuple[int, dict]] = []
+        closes: list[tuple[int, str, str]] = []
+        opens: list[tuple[int, str, dict]] = []
+        for p in planned:
+            shipment_id = p.target.shipment_id
+            state, reached = p.state, None
+            if shipment_id in statuses:
+                status = statuses[shipment_id]
+                if status == p.status:
+                    reached = status
+                else:  # the order refused the change: follow the status the parcel kept
+                    state = {**state, "stopped_at": None, "stop_reason": ""}
+                    state["next_poll_at"] = plan.next_poll_at(status=status, now=now, shipment_id=shipment_id)
+                    if is_final(status):
+                        state.update(stopped_at=now, stop_reason=StopReason.FINAL)
+            lost = p.lost_detail if state["stop_reason"] in (StopReason.GIVEN_UP, StopReason.NOT_FOUND) else None
+            issue_closes, issue_opens = tracking_issue_changes(
+                shipment_id=shipment_id,
+                open_kinds=open_issues[shipment_id],
+                status=reached,
+                status_detail=_issue_detail(reached, p.latest) if reached else None,
+                moved_on=bool(p.new_events),
+                lost_detail=lost,
             )
-            lost = [(p.target.shipment_id, p.lost_detail) for p in quiet if p.lost_detail]
-            tracking_issues_lost(items=lost, now=now)
-        outcome.events_stored += len(rows)
-        outcome.given_up += len(lost)
-        outcome.finished += sum(1 for p in quiet if p.state["stop_reason"] == StopReason.FINAL)
+            closes += issue_closes
+            opens += issue_opens
+            rows += [_event_row(shipment_id, event, key) for event, key in p.new_events]
+            states.append((shipment_id, state))
+            outcome.given_up += int(lost is not None)
+            outcome.finished += int(state["stop_reason"] == StopReason.FINAL)
 
-    for planned in changed:
-        outcome.add(_record_change(planned, plan=plan, now=now, open_kinds=open_issues[planned.target.shipment_id]))
+        ShipmentEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        tracking_states_update(states)
+        tracking_issues_close(items=closes, now=now)
+        tracking_issues_open(items=opens, now=now)
+    outcome.events_stored += len(rows)
     return outcome
 
 
-def _record_change(planned: _Plan, *, plan: PollPlan, now: datetime.datetime, open_kinds: set[str]) -> RecordOutcome:
-    outcome = RecordOutcome()
-    shipment_id = planned.target.shipment_id
-    latest = planned.latest
-    with transaction.atomic():
-        try:
-            shipment = shipment_tracking_apply(
-                shipment_id=shipment_id,
-                status=planned.status,
-                delivered_at=planned.delivered_at,
-                event={
-                    "occurred_at": latest.occurred_at,
-                    "carrier_status_code": latest.carrier_status_code,
-                    "description": latest.description,
-                    "location": latest.location,
-                }
-                if latest
-                else None,
+def _apply_changes(changed: list[_Plan], outcome: RecordOutcome) -> dict[int, str | None]:
+    """Hand the batch's status changes to the orders; the status each parcel has now."""
+    applied = shipments_tracking_apply(
+        changes=[
+            TrackingChange(
+                shipment_id=p.target.shipment_id,
+                status=p.status,
+                delivered_at=p.delivered_at,
+                event=_event_summary(p.latest) if p.latest else None,
             )
-        except ApplicationError as exc:
+            for p in changed
+        ]
+    )
+    statuses = {}
+    for p, result in zip(changed, applied, strict=True):
+        if result.error is not None:
             # the order refused (e.g. the parcel is final already): keep the events, not the status
             logger.warning(
                 "tracking status not applied",
-                extra={"shipment": shipment_id, "status": planned.status, "error": str(exc), "code": exc.code},
-            )
-            outcome.refused_changes += 1
-            status = Shipment.objects.filter(pk=shipment_id).values_list("status", flat=True).first()
-        else:
-            status = shipment.status
-            outcome.status_changes += 1
-        state = planned.state
-        if status != planned.status:
-            state = {**state, "stopped_at": None, "stop_reason": ""}
-            state["next_poll_at"] = plan.next_poll_at(status=status, now=now, shipment_id=shipment_id)
-            if is_final(status):
-                state.update(stopped_at=now, stop_reason=StopReason.FINAL)
-        rows = [_event_row(shipment_id, e) for e in planned.new_events]
-        ShipmentEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        ShipmentTracking.objects.filter(shipment_id=shipment_id).update(**state)
-        if status == planned.status:
-            tracking_issues_status_changed(
-                shipment_id=shipment_id,
-                status=status,
-                now=now,
-                open_kinds=open_kinds,
-                detail={
-                    "status": status,
-                    "occurred_at": latest.occurred_at.isoformat() if latest else None,
-                    "description": latest.description if latest else "",
-                    "location": latest.location if latest else "",
+                extra={
+                    "shipment": result.shipment_id,
+                    "status": p.status,
+                    "error": str(result.error),
+                    "code": result.error.code,
                 },
             )
-        elif planned.new_events and open_kinds & set(MOVED_ON_CLOSES):
-            tracking_issues_moved_on(shipment_ids=[shipment_id], now=now)
-        if planned.lost_detail and state["stop_reason"] in (StopReason.GIVEN_UP, StopReason.NOT_FOUND):
-            tracking_issues_lost(items=[(shipment_id, planned.lost_detail)], now=now)
-            outcome.given_up += 1
-    outcome.events_stored += len(rows)
-    outcome.finished += int(state["stop_reason"] == StopReason.FINAL)
-    return outcome
+            outcome.refused_changes += 1
+        else:
+            outcome.status_changes += 1
+        statuses[result.shipment_id] = result.status
+    return statuses
+
+
+def _event_summary(event: TrackingEvent) -> dict:
+    return {
+        "occurred_at": event.occurred_at,
+        "carrier_status_code": event.carrier_status_code,
+        "description": event.description,
+        "location": event.location,
+    }
+
+
+def _issue_detail(status: str, latest: TrackingEvent | None) -> dict:
+    return {
+        "status": status,
+        "occurred_at": latest.occurred_at.isoformat() if latest else None,
+        "description": latest.description if latest else "",
+        "location": latest.location if latest else "",
+    }

@@ -82,38 +82,38 @@ def tracking_issues_open(*, items: Iterable[tuple[int, str, dict]], now: datetim
     return len(created)
 
 
-def tracking_issues_close(
-    *, shipment_ids: Iterable[int], kinds: Iterable[str], resolution: str, now: datetime.datetime
-) -> int:
-    shipment_ids = list(shipment_ids)
-    if not shipment_ids:
+def tracking_issues_close(*, items: Iterable[tuple[int, str, str]], now: datetime.datetime) -> int:
+    """Close the open issues [(shipment_id, kind, resolution)] of many parcels at once: one
+    read, one UPDATE per resolution, and their history rows. Returns how many were closed."""
+    wanted: dict[tuple[int, str], str] = {}
+    for shipment_id, kind, resolution in items:
+        wanted.setdefault((shipment_id, kind), resolution)
+    if not wanted:
         return 0
-    ids = list(
-        TrackingIssue.objects.filter(
-            shipment_id__in=shipment_ids, kind__in=list(kinds), resolved_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-    if not ids:
+    by_resolution: dict[str, list[int]] = {}
+    for pk, shipment_id, kind in TrackingIssue.objects.filter(
+        shipment_id__in={shipment_id for shipment_id, _kind in wanted},
+        kind__in={kind for _id, kind in wanted},
+        resolved_at__isnull=True,
+    ).values_list("pk", "shipment_id", "kind"):
+        resolution = wanted.get((shipment_id, kind))
+        if resolution:
+            by_resolution.setdefault(resolution, []).append(pk)
+    if not by_resolution:
         return 0
-    TrackingIssue.objects.filter(pk__in=ids).update(resolved_at=now, resolution=resolution)
+    for resolution, ids in by_resolution.items():
+        TrackingIssue.objects.filter(pk__in=ids).update(resolved_at=now, resolution=resolution)
+    ids = [pk for pks in by_resolution.values() for pk in pks]
     TrackingIssue.history.bulk_history_create(
-        list(TrackingIssue.objects.filter(pk__in=ids)),
-        update=True,
-        custom_historical_attrs=_history_attrs(),
+        list(TrackingIssue.objects.filter(pk__in=ids)), update=True, custom_historical_attrs=_history_attrs()
     )
     return len(ids)
 
 
-def tracking_issues_status_changed(
-    *,
-    shipment_id: int,
-    status: str,
-    now: datetime.datetime,
-    detail: dict | None = None,
-    open_kinds: set[str] | None = None,
-) -> None:
-    """The parcel reached `status` (inside the transaction that records it). `open_kinds`,
-    when the caller knows them, are the kinds of the parcel's open issues (saves queries)."""
+def status_issue_changes(*, status: str, open_kinds: set[str] | None = None) -> tuple[list[str], str, str | None]:
+    """What reaching `status` does to a parcel's watch list: (the kinds of issue it closes,
+    with which resolution, the kind it opens or None). With `open_kinds` (the kinds of the
+    parcel's open issues) only what is open is closed and nothing open is opened again."""
     if status == S.DELIVERED:
         close = [k for k in Kind.values if k != Kind.RETURNED_TO_SENDER]
         resolution = Resolution.DELIVERED
@@ -121,31 +121,46 @@ def tracking_issues_status_changed(
         moved_past = [k for s, k in STATUS_ISSUES.items() if s != status and k != Kind.RETURNED_TO_SENDER]
         close = [*MOVED_ON_CLOSES, *moved_past]
         resolution = Resolution.MOVED_ON
+    kind = STATUS_ISSUES.get(status)
     if open_kinds is not None:
         close = [k for k in close if k in open_kinds]
-    if close:
-        tracking_issues_close(shipment_ids=[shipment_id], kinds=close, resolution=resolution, now=now)
-    kind = STATUS_ISSUES.get(status)
-    if kind and (open_kinds is None or kind not in open_kinds):
-        tracking_issues_open(items=[(shipment_id, kind, detail or {})], now=now)
+        if kind in open_kinds:
+            kind = None
+    return close, resolution, kind
 
 
-def tracking_issues_moved_on(*, shipment_ids: Iterable[int], now: datetime.datetime) -> int:
-    """New scans for these parcels: they are not stalled or lost."""
-    return tracking_issues_close(
-        shipment_ids=shipment_ids, kinds=MOVED_ON_CLOSES, resolution=Resolution.MOVED_ON, now=now
-    )
+def tracking_issue_changes(
+    *,
+    shipment_id: int,
+    open_kinds: set[str],
+    status: str | None = None,
+    status_detail: dict | None = None,
+    moved_on: bool = False,
+    lost_detail: dict | None = None,
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, dict]]]:
+    """What one recorded carrier answer does to a parcel's watch list: (the issues to close
+    [(shipment_id, kind, resolution)], the issues to open [(shipment_id, kind, detail)]), for
+    `tracking_issues_close` and `tracking_issues_open` (a batch's together).
 
+    - `status`: the parcel reached this status (`status_issue_changes`);
+    - `moved_on`: otherwise, new scans: a stalled or lost issue closes;
+    - `lost_detail`: the poller gave up on the parcel: a `lost` issue replaces a `stalled` one.
 
-def tracking_issues_lost(*, items: list[tuple[int, dict]], now: datetime.datetime) -> int:
-    """The poller gave up on these parcels: a `lost` issue replaces a `stalled` one."""
-    tracking_issues_close(
-        shipment_ids=[shipment_id for shipment_id, _detail in items],
-        kinds=[Kind.STALLED],
-        resolution=Resolution.SUPERSEDED,
-        now=now,
-    )
-    return tracking_issues_open(items=[(shipment_id, Kind.LOST, detail) for shipment_id, detail in items], now=now)
+    `open_kinds` are the kinds of the parcel's open issues: only those are closed."""
+    closes: list[tuple[int, str, str]] = []
+    opens: list[tuple[int, str, dict]] = []
+    if status is not None:
+        close, resolution, kind = status_issue_changes(status=status, open_kinds=open_kinds)
+        closes += [(shipment_id, k, resolution) for k in close]
+        if kind:
+            opens.append((shipment_id, kind, status_detail or {}))
+    elif moved_on:
+        closes += [(shipment_id, k, Resolution.MOVED_ON) for k in MOVED_ON_CLOSES if k in open_kinds]
+    if lost_detail is not None:
+        if Kind.STALLED in open_kinds:
+            closes.append((shipment_id, Kind.STALLED, Resolution.SUPERSEDED))
+        opens.append((shipment_id, Kind.LOST, lost_detail))
+    return closes, opens
 
 
 def stalled_cutoff(now: datetime.datetime, business_days: int) -> datetime.datetime:

@@ -10,7 +10,7 @@ than its rate within one window. When the cache is down the request is let throu
 import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.cache import UNAVAILABLE, ResilientRedisCache
@@ -21,9 +21,10 @@ logger = logging.getLogger(__name__)
 
 def window_hit(key: str, window_seconds: int) -> int:
     """Count one hit in the current window of `key`; returns the hits so far."""
+    cache = caches["default"]  # the backend itself: `django.core.cache.cache` is a proxy to it
     if isinstance(cache, ResilientRedisCache):
         raw_key = cache.make_and_validate_key(key)
-        client = cache._cache.get_client(raw_key, write=True)
+        client = cache.raw_client(raw_key, write=True)
         pipe = client.pipeline(transaction=False)
         pipe.incr(raw_key)
         pipe.expire(raw_key, window_seconds + 1)

@@ -2,7 +2,7 @@ import pytest
 from django.db import transaction
 
 from core.models import OutboxMessage
-from core.services import WORKER_HEARTBEAT_KEY, outbox_drain, outbox_enqueue
+from core.services import WORKER_HEARTBEAT_KEY, outbox_drain, outbox_enqueue, outbox_enqueue_many
 
 
 @pytest.mark.django_db(transaction=True)
@@ -57,3 +57,49 @@ def test_work_the_broker_refused_is_kept_and_drained_later(monkeypatch):
 def test_enqueue_requires_a_transaction():
     with pytest.raises(RuntimeError):
         outbox_enqueue("core.worker_heartbeat")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_messages_of_one_change_are_published_together_after_commit():
+    from django.core.cache import cache
+
+    # when
+    with transaction.atomic():
+        messages = outbox_enqueue_many([("core.worker_heartbeat", {}), ("core.worker_heartbeat", {})])
+        assert OutboxMessage.objects.count() == 2
+        assert cache.get(WORKER_HEARTBEAT_KEY) is None  # nothing leaves before commit
+    # then
+    assert len(messages) == 2
+    assert OutboxMessage.objects.filter(sent_at__isnull=False, attempts=1).count() == 2
+    assert cache.get(WORKER_HEARTBEAT_KEY) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_messages_the_broker_refused_are_kept_and_drained_later(monkeypatch):
+    from backoffice.celery import app
+
+    task = app.tasks["core.worker_heartbeat"]
+
+    # given: the broker is down when the change commits
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(task, "apply_async", broker_down)
+    with transaction.atomic():
+        outbox_enqueue_many([("core.worker_heartbeat", {}), ("core.worker_heartbeat", {})])
+    assert (
+        OutboxMessage.objects.filter(sent_at__isnull=True, attempts=1, last_error__contains="redis down").count() == 2
+    )
+    # when: the broker is back
+    monkeypatch.undo()
+    sent = outbox_drain(older_than_seconds=0)
+    # then
+    assert sent == 2
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_many_requires_a_transaction():
+    with pytest.raises(RuntimeError):
+        outbox_enqueue_many([("core.worker_heartbeat", {})])
+    assert outbox_enqueue_many([]) == []

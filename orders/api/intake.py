@@ -32,7 +32,7 @@ def order_inbox_reprocess(*, inbox_id: int, actor=None) -> OrderInbox:
         serializer = OrderInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         with acting_as(actor, f"reprocess:{getattr(actor, 'username', 'system')}"):
-            result = order_intake(channel=inbox.channel, payload=serializer.validated_data, actor=actor)
+            order_intake(channel=inbox.channel, payload=serializer.validated_data, actor=actor, inbox=inbox)
     except (ValidationError, ParseError, ApplicationError) as exc:
         conflict = getattr(exc, "http_status", 400) == 409
         return order_inbox_record(
@@ -40,8 +40,4 @@ def order_inbox_reprocess(*, inbox_id: int, actor=None) -> OrderInbox:
             result=OrderInbox.Result.CONFLICT if conflict else OrderInbox.Result.REJECTED,
             errors=errors_of(exc),
         )
-    return order_inbox_record(
-        inbox=inbox,
-        result=OrderInbox.Result.CREATED if result.created else OrderInbox.Result.DUPLICATE,
-        order=result.order,
-    )
+    return inbox  # order_intake recorded the order (or the repeat) on it

@@ -84,7 +84,7 @@ class OrderListCreateApi(ListAPIView):
             serializer = OrderInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             with acting:
-                result = order_intake(channel=channel, payload=serializer.validated_data, actor=actor)
+                result = order_intake(channel=channel, payload=serializer.validated_data, actor=actor, inbox=inbox)
         except (APIException, ApplicationError) as exc:
             conflict = getattr(exc, "http_status", 400) == status.HTTP_409_CONFLICT
             order_inbox_record(
@@ -96,12 +96,7 @@ class OrderListCreateApi(ListAPIView):
         except Exception as exc:
             order_inbox_record(inbox=inbox, result=OrderInbox.Result.FAILED, errors=errors_of(exc))
             raise
-        order = result.order
-        order_inbox_record(
-            inbox=inbox,
-            result=OrderInbox.Result.CREATED if result.created else OrderInbox.Result.DUPLICATE,
-            order=order,
-        )
+        order = result.order  # order_intake recorded it on the inbox entry
         if not result.created:
             order = access_order(number=order.number, channel_id=channel.pk)
         data = order_representation(order, request)

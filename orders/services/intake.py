@@ -8,8 +8,9 @@ checks, allocation over the locations with stock reserved, and the release of wh
 ship. The number of queries does not depend on the number of lines.
 
 A repeat of the same post returns the existing order; a different body under the same
-external reference is a conflict. Two identical posts at the same moment make one order
-(the unique constraint decides; the loser returns the winner's order).
+external reference is a conflict. The unique constraint on (channel, external reference)
+recognises a repeat: a new order, by far the usual case, costs no look-up first, and two
+identical posts at the same moment make one order (the loser returns the winner's).
 """
 
 import hashlib
@@ -26,7 +27,8 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.selectors import vat_rates_at
-from core.db import next_id
+from core.db import asynchronous_commit, next_id
+from core.exceptions import ApplicationError
 from core.models import SalesChannel
 from customers.addresses import address_normalise
 from customers.models import Customer
@@ -44,6 +46,8 @@ from orders.states import BLOCKING_HOLDS, FulfilmentStatus, HoldReason, PaymentM
 from payments.reference import payment_reference_for
 
 _REFERENCE_IN_BODY = re.compile(r'"external_reference"\s*:\s*"([^"\\]{1,64})"')
+# The largest amount an order's money columns hold (DecimalField max_digits=12, decimal_places=2).
+MAX_AMOUNT = Decimal("9999999999.99")
 
 # Clearing at intake, until the payments app decides (it registers CLEARING_POLICY):
 # point-of-sale payments are cleared at once, everything else awaits payment.
@@ -66,19 +70,46 @@ def order_fingerprint(payload: dict) -> str:
 # --- inbox ----------------------------------------------------------------------------
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value):
+    """PostgreSQL text and jsonb hold no NUL character and no lone surrogate (JSON may
+    spell one as `\\ud800`): each is kept as U+FFFD, as an undecodable byte is, so such
+    a post is still kept, and answered with a 400."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
 def order_inbox_receive(*, channel: SalesChannel, body: str, request_id: str = "") -> OrderInbox:
-    """Keep the post as it arrived, before anything else (autocommitted on its own)."""
+    """Keep the post as it arrived, before anything else (committed on its own, so it
+    stays whatever happens to the order).
+
+    The commit does not wait for the disk (core.db.asynchronous_commit): the row is
+    there for everyone at once, and the order's own (durable) commit, later in the
+    log, makes it durable too. Only a crash of the database server itself in the
+    fraction of a second before could lose it, together with the order it would have
+    made, and the shop, which got no answer, posts again."""
+    body = _storable(body)
     # the reference only helps staff find the post; a cheap look, not a second parse
     match = _REFERENCE_IN_BODY.search(body[:4096])
     reference = match.group(1)[:64] if match else ""
-    return OrderInbox.objects.create(channel=channel, body=body, external_reference=reference, request_id=request_id)
+    with asynchronous_commit():
+        return OrderInbox.objects.create(
+            channel=channel, body=body, external_reference=reference, request_id=request_id
+        )
 
 
 def order_inbox_record(
     *, inbox: OrderInbox, result: str, errors: list | None = None, order: Order | None = None
 ) -> OrderInbox:
     inbox.result = result
-    inbox.errors = errors or []
+    inbox.errors = _storable(errors or [])
     inbox.order = order
     inbox.processed_at = timezone.now()
     inbox.save(update_fields=["result", "errors", "order", "processed_at"])
@@ -88,32 +119,47 @@ def order_inbox_record(
 # --- intake ---------------------------------------------------------------------------
 
 
-def order_intake(*, channel: SalesChannel, payload: dict, actor=None) -> IntakeResult:
+def order_intake(*, channel: SalesChannel, payload: dict, actor=None, inbox: OrderInbox | None = None) -> IntakeResult:
     """Create the order for a validated payload (see orders.api.serializers), or return
-    the existing one for a repeat. Raises OrderInvalid (400) or IdempotencyConflict (409)."""
+    the existing one for a repeat. Raises OrderInvalid (400) or IdempotencyConflict (409).
+
+    With `inbox` (the post as received) the outcome is recorded on it: a new order in
+    the order's own transaction, a repeat right after. An error is left to the caller,
+    who answers it and records it."""
     fingerprint = order_fingerprint(payload)
-    reference = payload["external_reference"]
-    existing = Order.objects.filter(channel=channel, external_reference=reference).first()
-    if existing is not None:
-        return _repeat(existing, fingerprint)
     try:
         with transaction.atomic():
             order = _order_create(channel=channel, payload=payload, fingerprint=fingerprint, actor=actor)
-    except IntegrityError:
-        existing = Order.objects.filter(channel=channel, external_reference=reference).first()
+            if inbox is not None:
+                order_inbox_record(inbox=inbox, result=OrderInbox.Result.CREATED, order=order)
+    except (IntegrityError, ApplicationError):
+        # A repeat: the reference's unique constraint refused the second order (nothing of
+        # it stays), or a rule refused it that the first post passed (a SKU withdrawn
+        # since). Either way the answer is the order made before, if there is one.
+        existing = _order_with_reference(channel, payload["external_reference"])
         if existing is None:
             raise
-        return _repeat(existing, fingerprint)
+        return _repeat(existing, fingerprint, inbox)
     return IntakeResult(order=order, created=True)
 
 
-def _repeat(existing: Order, fingerprint: str) -> IntakeResult:
+def _order_with_reference(channel: SalesChannel, reference: str) -> Order | None:
+    """The order a post with this reference made before, if any: just what a repeat
+    needs (callers read the whole order by its number)."""
+    found = Order.objects.filter(channel=channel, external_reference=reference).order_by()
+    return next(iter(found.only("pk", "external_reference", "number", "request_fingerprint")[:1]), None)
+
+
+def _repeat(existing: Order, fingerprint: str, inbox: OrderInbox | None) -> IntakeResult:
     if existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict(
             _("Order %(reference)s was already received with different contents (order %(number)s).")
             % {"reference": existing.external_reference, "number": existing.number},
             attr="external_reference",
         )
+    if inbox is not None:
+        with asynchronous_commit():  # the order is there already: a lost record only shows less
+            order_inbox_record(inbox=inbox, result=OrderInbox.Result.DUPLICATE, order=existing)
     return IntakeResult(order=existing, created=False)
 
 
@@ -139,7 +185,7 @@ def _customer_for(channel: SalesChannel, data: dict) -> Customer:
         "company_name": data.get("company_name") or "",
         "vat_number": data.get("vat_number") or "",
     }
-    customer = Customer.objects.filter(channel=channel, email=email).first()
+    customer = next(iter(Customer.objects.filter(channel=channel, email=email).order_by()[:1]), None)  # unique
     if customer is not None:
         return customer
     try:
@@ -166,7 +212,7 @@ def _order_create(*, channel: SalesChannel, payload: dict, fingerprint: str, act
     # products and VAT as valid at the moment of placing
     lines_in = payload["lines"]
     skus = {line["sku"] for line in lines_in}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus).order_by()}
     for index, line in enumerate(lines_in):
         product = products.get(line["sku"])
         if product is None:
@@ -194,6 +240,12 @@ def _order_create(*, channel: SalesChannel, payload: dict, fingerprint: str, act
                 attr=f"lines.{index}.discount",
                 code="discount_too_high",
             )
+        if gross > MAX_AMOUNT:
+            raise OrderInvalid(
+                _("The line's price times its quantity is more than %(max)s.") % {"max": MAX_AMOUNT},
+                attr=f"lines.{index}",
+                code="amount_too_large",
+            )
         amounts_in.append(
             LineAmounts(
                 unit_price=line["unit_price"],
@@ -203,6 +255,8 @@ def _order_create(*, channel: SalesChannel, payload: dict, fingerprint: str, act
             )
         )
     amounts = order_amounts(amounts_in, payload.get("shipping_cost") or Decimal("0.00"))
+    if max(amounts.goods, amounts.total) > MAX_AMOUNT:
+        raise OrderInvalid(_("The order's total is more than %(max)s.") % {"max": MAX_AMOUNT}, code="amount_too_large")
 
     customer = _customer_for(channel, customer_data)
     fraud = fraud_assess(

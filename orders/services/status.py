@@ -11,11 +11,16 @@ awaiting_payment               the money is not confirmed yet
 released                       cleared and released to the locations
 """
 
+from collections import defaultdict
+
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from carriers.statuses import ShipmentStatus
+from core.audit import history_rows_write
+from core.db import rows_update
 from orders.events import OrderEventKind, order_event_build
-from orders.models import Fulfilment, Order, Shipment
+from orders.models import Fulfilment, Order, OrderLine, Shipment
 from orders.states import BLOCKING_HOLDS, FulfilmentStatus, HoldReason, OrderStatus
 
 
@@ -73,4 +78,60 @@ def order_status_refresh(*, order: Order, actor=None, fulfilments=None, lines=No
             to_status=new_status,
             data={"reason": reason} if reason else {},
         )
+    ]
+
+
+def orders_status_refresh(*, orders: list[Order], actor=None, reasons: dict[int, str] | None = None) -> list:
+    """`order_status_refresh` for many locked orders at once (track & trace records a
+    carrier's batch this way): three reads for all of them, and for those whose status
+    changed one UPDATE, one INSERT of history rows and their webhooks together. Returns the
+    event rows to write; `reasons` gives an order's reason by its id."""
+    from orders.services.webhooks import webhooks_enqueue
+
+    if not orders:
+        return []
+    reasons = reasons or {}
+    order_ids = [order.pk for order in orders]
+    # only what order_status_derive reads
+    fulfilments: dict[int, list[Fulfilment]] = defaultdict(list)
+    for fulfilment in (
+        Fulfilment.objects.filter(order_id__in=order_ids)
+        .only("order_id", "status")
+        .prefetch_related(
+            Prefetch("shipments", queryset=Shipment.objects.only("fulfilment_id", "status").order_by("pk"))
+        )
+    ):
+        fulfilments[fulfilment.order_id].append(fulfilment)
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in OrderLine.objects.filter(order_id__in=order_ids).only(
+        "order_id", "quantity", "quantity_cancelled", "quantity_shipped"
+    ):
+        lines[line.order_id].append(line)
+    now = timezone.now()
+    changed: list[tuple[Order, str]] = []
+    for order in orders:
+        new_status = order_status_derive(order=order, fulfilments=fulfilments[order.pk], lines=lines[order.pk])
+        if new_status != order.status:
+            changed.append((order, order.status))
+            order.status = new_status
+            order.updated_at = now
+    if not changed:
+        return []
+    rows_update(Order, fields=["status", "updated_at"], rows=[(order.pk, order.status, now) for order, _old in changed])
+    history_rows_write(Order, pks=[order.pk for order, _old in changed], when=now)
+    webhooks_enqueue(
+        items=[
+            (order, "order.status_changed", {"from": old_status, "to": order.status}) for order, old_status in changed
+        ]
+    )
+    return [
+        order_event_build(
+            order=order,
+            kind=OrderEventKind.STATUS_CHANGED,
+            actor=actor,
+            from_status=old_status,
+            to_status=order.status,
+            data={"reason": reasons[order.pk]} if reasons.get(order.pk) else {},
+        )
+        for order, old_status in changed
     ]

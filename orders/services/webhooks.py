@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from core.services import outbox_enqueue
+from core.services import outbox_enqueue, outbox_enqueue_many
 from orders.models import Order, WebhookDelivery
 
 MAX_ATTEMPTS = 8
@@ -44,28 +44,48 @@ def webhook_signature_is_valid(*, secret: str, header: str, body: bytes, toleran
     return hmac.compare_digest(expected, received)
 
 
-def webhook_enqueue(*, order: Order, event: str, data: dict) -> WebhookDelivery | None:
-    """Record an event for the order's channel (inside the caller's transaction)."""
-    channel = order.channel
-    if not channel.webhook_url:
-        return None
+def _delivery(*, order: Order, event: str, data: dict, now: datetime.datetime) -> WebhookDelivery:
     payload = {
         "event": event,
-        "occurred_at": timezone.now().isoformat(),
+        "occurred_at": now.isoformat(),
         "order": {"number": order.number, "external_reference": order.external_reference, "status": order.status},
         "data": data,
     }
-    delivery = WebhookDelivery.objects.create(
-        channel=channel,
+    return WebhookDelivery(
+        channel=order.channel,
         order=order,
         event=event,
         payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
-        # the first attempt is the task queued below; the sweep only picks it up if that
+        # the first attempt is the task queued with it; the sweep only picks it up if that
         # attempt never happened (lost worker) or failed
-        next_attempt_at=timezone.now() + FIRST_ATTEMPT_GRACE,
+        next_attempt_at=now + FIRST_ATTEMPT_GRACE,
     )
+
+
+def webhook_enqueue(*, order: Order, event: str, data: dict) -> WebhookDelivery | None:
+    """Record an event for the order's channel (inside the caller's transaction)."""
+    if not order.channel.webhook_url:
+        return None
+    delivery = _delivery(order=order, event=event, data=data, now=timezone.now())
+    delivery.save(force_insert=True)
     outbox_enqueue("orders.webhook_deliver", delivery_id=delivery.pk)
     return delivery
+
+
+def webhooks_enqueue(*, items: list[tuple[Order, str, dict]]) -> list[WebhookDelivery]:
+    """`webhook_enqueue` for many (order, event, data), in that order, inside the caller's
+    transaction: one INSERT for the deliveries, one for their outbox messages."""
+    now = timezone.now()
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            _delivery(order=order, event=event, data=data, now=now)
+            for order, event, data in items
+            if order.channel.webhook_url
+        ],
+        batch_size=500,
+    )
+    outbox_enqueue_many([("orders.webhook_deliver", {"delivery_id": delivery.pk}) for delivery in deliveries])
+    return deliveries
 
 
 def _backoff(attempts: int) -> datetime.timedelta:

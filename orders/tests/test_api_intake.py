@@ -263,7 +263,9 @@ def test_creating_an_order_costs_the_same_queries_for_1_3_and_20_lines(shop, utr
         assert response.status_code == 201
         counts[n] = len(ctx.captured_queries)
     assert counts[1] == counts[3] == counts[20], counts
-    assert counts[20] <= 25, counts
+    # the tests read the API key, VAT rates, rules and clearing policies every time; in
+    # production they come from the per-process cache, four queries fewer (bench: queries_per_order)
+    assert counts[20] <= 24, counts
 
 
 json_values = st.recursive(
