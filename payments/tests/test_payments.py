@@ -140,16 +140,17 @@ def test_pay_later_is_refused_above_the_credit_limit_and_the_order_waits(channel
     assert PaymentEvent.objects.filter(payment=payment).count() == 1
 
 
-@pytest.mark.django_db
-def test_pay_later_at_a_provider_is_captured_for_what_shipped(channel, shirt, run_on_commit):
+def _pay_later_order_authorised_at_the_provider(channel, sku: str, quantity: int, run_on_commit) -> tuple:
+    """A pay-later order at the provider (Riverty through Mollie, simulated), authorised
+    there for the order's total (100.00 a unit + 4.95 shipping). Returns (order, provider id)."""
     remote = SimulatorProvider().create_payment(
-        amount=D("104.95"),
+        amount=D("100.00") * quantity + D("4.95"),
         description="x",
         reference="",
         redirect_url="https://shop.example.nl/",
         webhook_url="",
         method="pay_later",
-        idempotency_key="riverty-1",
+        idempotency_key=f"riverty-{sku}-{quantity}",
     )
     simulated_payment_complete(provider_id=remote.id, outcome="paid")  # authorised at the provider
     with run_on_commit():
@@ -158,15 +159,21 @@ def test_pay_later_at_a_provider_is_captured_for_what_shipped(channel, shirt, ru
             method="pay_later",
             provider="mollie",
             provider_reference=remote.id,
-            lines=[{"sku": shirt.sku, "unit_price": "100.00"}],
+            lines=[{"sku": sku, "quantity": quantity, "unit_price": "100.00"}],
         )
+    return order, remote.id
+
+
+@pytest.mark.django_db
+def test_pay_later_at_a_provider_is_captured_for_what_shipped(channel, shirt, run_on_commit):
+    order, provider_id = _pay_later_order_authorised_at_the_provider(channel, shirt.sku, 1, run_on_commit)
     order.refresh_from_db()
     assert order.cleared_at is not None
     assert order.payments.get().status == PaymentStatus.AUTHORIZED
     # when it ships, the invoice's amount is captured at the provider after commit
     with run_on_commit():
         (shipment,) = ship(order)
-    record = SimulatedProviderPayment.objects.get(provider_id=remote.id)
+    record = SimulatedProviderPayment.objects.get(provider_id=provider_id)
     assert (record.status, record.amount_captured) == ("paid", shipment.invoice.total_amount)
     payment = Payment.objects.get(order=order)
     assert (payment.status, payment.paid_amount) == (PaymentStatus.PAID, D("104.95"))
@@ -175,24 +182,7 @@ def test_pay_later_at_a_provider_is_captured_for_what_shipped(channel, shirt, ru
 
 @pytest.mark.django_db
 def test_pay_later_shipped_in_two_parcels_captures_each_invoice_from_one_authorisation(channel, shirt, run_on_commit):
-    remote = SimulatorProvider().create_payment(
-        amount=D("204.95"),
-        description="x",
-        reference="",
-        redirect_url="https://shop.example.nl/",
-        webhook_url="",
-        method="pay_later",
-        idempotency_key="riverty-2",
-    )
-    simulated_payment_complete(provider_id=remote.id, outcome="paid")  # authorised at the provider
-    with run_on_commit():
-        order = place(
-            channel,
-            method="pay_later",
-            provider="mollie",
-            provider_reference=remote.id,
-            lines=[{"sku": shirt.sku, "quantity": 2, "unit_price": "100.00"}],
-        )
+    order, provider_id = _pay_later_order_authorised_at_the_provider(channel, shirt.sku, 2, run_on_commit)
     # when the first unit ships, then the second
     with run_on_commit():
         (first,) = ship(order, {shirt.sku: 1})
@@ -201,7 +191,7 @@ def test_pay_later_shipped_in_two_parcels_captures_each_invoice_from_one_authori
     # then each invoice was captured from the one authorisation, and together they are the order
     invoiced = first.invoice.total_amount + second.invoice.total_amount
     assert invoiced == order.total_amount == D("204.95")
-    record = SimulatedProviderPayment.objects.get(provider_id=remote.id)
+    record = SimulatedProviderPayment.objects.get(provider_id=provider_id)
     assert [D(c["amount"]) for c in record.captures] == [first.invoice.total_amount, second.invoice.total_amount]
     assert (record.status, record.amount_captured) == ("paid", invoiced)
     payment = Payment.objects.get(order=order)
@@ -210,7 +200,7 @@ def test_pay_later_shipped_in_two_parcels_captures_each_invoice_from_one_authori
     assert PaymentEvent.objects.filter(payment=payment, kind=PaymentEventKind.RECEIVED).count() == 2
     # and nothing more can be captured than was authorised
     with pytest.raises(CaptureExceedsAuthorized):
-        simulated_payment_capture(provider_id=remote.id, amount=D("0.01"), idempotency_key="one-cent-more")
+        simulated_payment_capture(provider_id=provider_id, amount=D("0.01"), idempotency_key="one-cent-more")
 
 
 @pytest.mark.django_db
