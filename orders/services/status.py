@@ -69,16 +69,18 @@ def order_status_refresh(*, order: Order, actor=None, fulfilments=None, lines=No
     order.status = new_status
     order.save(update_fields=["status", "updated_at"])
     webhook_enqueue(order=order, event="order.status_changed", data={"from": old_status, "to": new_status})
-    return [
-        order_event_build(
-            order=order,
-            kind=OrderEventKind.STATUS_CHANGED,
-            actor=actor,
-            from_status=old_status,
-            to_status=new_status,
-            data={"reason": reason} if reason else {},
-        )
-    ]
+    return [_status_changed_event(order, old_status, actor, reason)]
+
+
+def _status_changed_event(order: Order, old_status: str, actor, reason: str = ""):
+    return order_event_build(
+        order=order,
+        kind=OrderEventKind.STATUS_CHANGED,
+        actor=actor,
+        from_status=old_status,
+        to_status=order.status,
+        data={"reason": reason} if reason else {},
+    )
 
 
 def orders_status_refresh(*, orders: list[Order], actor=None, reasons: dict[int, str] | None = None) -> list:
@@ -124,14 +126,4 @@ def orders_status_refresh(*, orders: list[Order], actor=None, reasons: dict[int,
             (order, "order.status_changed", {"from": old_status, "to": order.status}) for order, old_status in changed
         ]
     )
-    return [
-        order_event_build(
-            order=order,
-            kind=OrderEventKind.STATUS_CHANGED,
-            actor=actor,
-            from_status=old_status,
-            to_status=order.status,
-            data={"reason": reasons[order.pk]} if reasons.get(order.pk) else {},
-        )
-        for order, old_status in changed
-    ]
+    return [_status_changed_event(order, old_status, actor, reasons.get(order.pk, "")) for order, old_status in changed]
