@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from carriers.registry import get_adapter
 from carriers.statuses import ShipmentStatus
+from core.audit import history_rows_write
+from core.db import rows_update
 from core.exceptions import Conflict, NotFound
 from core.rules import define_rule, rule_values
 from inventory.services.ledger import stock_ship
@@ -21,7 +23,7 @@ from orders.exceptions import NotCleared, OrderOnHold, ShipmentInvalid
 from orders.locks import fulfilment_qs_for_update, order_lines_qs_for_update, order_qs_for_update
 from orders.models import Fulfilment, FulfilmentLine, Order, OrderLine, Shipment, ShipmentLine
 from orders.services.sla import promised_ship_date
-from orders.services.status import fulfilments_with_shipments, order_status_refresh
+from orders.services.status import fulfilments_with_shipments, order_status_refresh, orders_status_refresh
 from orders.services.webhooks import webhook_enqueue
 from orders.states import (
     BLOCKING_HOLDS,
@@ -55,9 +57,22 @@ def order_is_releasable(order: Order) -> bool:
 
 def fulfilments_release_ready(*, order: Order, fulfilments: list[Fulfilment], actor=None) -> list:
     """Release the waiting fulfilments of a locked order if it may ship. Returns events."""
-    if not order_is_releasable(order):
-        return []
     now = timezone.now()
+    released, events, promised_changed = _release_plan(order=order, fulfilments=fulfilments, actor=actor, now=now)
+    if released:
+        Fulfilment.objects.bulk_update(released, ["status", "released_at", "promised_ship_date", "updated_at"])
+    if promised_changed:
+        order.save(update_fields=["promised_ship_date", "updated_at"])
+    return events
+
+
+def _release_plan(*, order: Order, fulfilments: list[Fulfilment], actor, now) -> tuple[list[Fulfilment], list, bool]:
+    """Which waiting fulfilments of a locked order go to their location now, set in
+    memory with their promised ship date (and the order's, the latest of them); the
+    caller writes them. Returns (released fulfilments, events, whether the order's
+    promised ship date changed)."""
+    if not order_is_releasable(order):
+        return [], [], False
     # the promise runs from the moment the order could ship: placed and paid
     ready_at = max(order.placed_at, order.cleared_at)
     events = []
@@ -67,7 +82,7 @@ def fulfilments_release_ready(*, order: Order, fulfilments: list[Fulfilment], ac
             continue
         ensure_transition(fulfilment.status, FulfilmentStatus.RELEASED, FULFILMENT_TRANSITIONS, what=_("fulfilment"))
         fulfilment.status = FulfilmentStatus.RELEASED
-        fulfilment.released_at = now
+        fulfilment.released_at = fulfilment.updated_at = now
         fulfilment.promised_ship_date = promised_ship_date(
             ready_at=ready_at,
             channel_cutoff=order.channel.cutoff_time,
@@ -84,13 +99,13 @@ def fulfilments_release_ready(*, order: Order, fulfilments: list[Fulfilment], ac
                 data={"fulfilment": fulfilment.code, "location": fulfilment.location.code},
             )
         )
-    if released:
-        Fulfilment.objects.bulk_update(released, ["status", "released_at", "promised_ship_date", "updated_at"])
-        dates = [f.promised_ship_date for f in fulfilments if f.promised_ship_date]
-        if dates and order.promised_ship_date != max(dates):
-            order.promised_ship_date = max(dates)
-            order.save(update_fields=["promised_ship_date", "updated_at"])
-    return events
+    if not released:
+        return [], events, False
+    dates = [f.promised_ship_date for f in fulfilments if f.promised_ship_date]
+    if dates and order.promised_ship_date != max(dates):
+        order.promised_ship_date = max(dates)
+        return released, events, True
+    return released, events, False
 
 
 def fulfilments_hold(*, order: Order, fulfilments: list[Fulfilment], actor=None, reason: str = "") -> list:
@@ -120,16 +135,47 @@ def order_clear(*, order_id: int, actor=None, source: str = "") -> Order:
     """The money is confirmed: mark the order cleared and release what may ship."""
     with transaction.atomic():
         order = order_qs_for_update().select_related("channel").get(pk=order_id)
-        if order.cleared_at is not None or order.cancelled_at is not None:
-            return order
-        order.cleared_at = timezone.now()
-        order.save(update_fields=["cleared_at", "updated_at"])
-        fulfilments = list(fulfilment_qs_for_update().select_related("location").filter(order_id=order.pk))
-        events = [order_event_build(order=order, kind=OrderEventKind.CLEARED, actor=actor, data={"source": source})]
-        events += fulfilments_release_ready(order=order, fulfilments=fulfilments, actor=actor)
-        events += order_status_refresh(order=order, actor=actor)
-        order_events_create(events)
+        orders_clear_many(orders=[order], actor=actor, source=source)
     return order
+
+
+def orders_clear_many(*, orders: list[Order], actor=None, source: str = "") -> list[Order]:
+    """`order_clear` for orders the caller locked (with their channel): a bank statement
+    clears thousands at once. Whatever their number: one read of their fulfilments, one
+    UPDATE of the released ones, one of the orders and one INSERT of their history rows,
+    the status refresh (`orders_status_refresh`) and one INSERT of the events. Orders
+    already cleared or cancelled are left alone. Returns the orders it cleared."""
+    todo = [order for order in orders if order.cleared_at is None and order.cancelled_at is None]
+    if not todo:
+        return []
+    now = timezone.now()
+    fulfilments: dict[int, list[Fulfilment]] = defaultdict(list)
+    for fulfilment in fulfilment_qs_for_update().select_related("location").filter(order_id__in=[o.pk for o in todo]):
+        fulfilments[fulfilment.order_id].append(fulfilment)
+    events = []
+    released: list[Fulfilment] = []
+    for order in todo:
+        order.cleared_at = order.updated_at = now
+        events.append(order_event_build(order=order, kind=OrderEventKind.CLEARED, actor=actor, data={"source": source}))
+        order_released, order_events, _promised_changed = _release_plan(
+            order=order, fulfilments=fulfilments[order.pk], actor=actor, now=now
+        )
+        released += order_released
+        events += order_events
+    rows_update(
+        Fulfilment,
+        fields=["status", "released_at", "promised_ship_date", "updated_at"],
+        rows=[(f.pk, f.status, f.released_at, f.promised_ship_date, f.updated_at) for f in released],
+    )
+    rows_update(
+        Order,
+        fields=["cleared_at", "promised_ship_date", "updated_at"],
+        rows=[(order.pk, order.cleared_at, order.promised_ship_date, now) for order in todo],
+    )
+    history_rows_write(Order, pks=[order.pk for order in todo], when=now)
+    events += orders_status_refresh(orders=todo, actor=actor)
+    order_events_create(events)
+    return todo
 
 
 def order_holds_changed(*, order: Order, actor=None, reason: str = "") -> list:

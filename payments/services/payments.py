@@ -36,7 +36,7 @@ from core.services import outbox_enqueue
 from orders.events import order_event_create
 from orders.locks import order_qs_for_update
 from orders.models import FraudBlock, Order
-from orders.services.fulfilment import order_clear
+from orders.services.fulfilment import orders_clear_many
 from orders.services.holds import order_hold_add, order_hold_release_now
 from orders.states import PREPAID_METHODS, HoldReason, PaymentMethod
 from payments import conf
@@ -375,26 +375,48 @@ def order_payments_settle(
     `sums`: its document sums when read for many orders at once."""
     if payments is None:
         payments = list(payment_qs_for_update().filter(order_id=order.pk))
-    money = order_money(order=order, payments=payments, sums=sums)
-    rule = clearing_rule_for(order.payment_method)
-    expected, received = money.expected, money.received
-    if order.cleared_at is None and order.cancelled_at is None:
-        authorized = rule == ClearingRule.CREDIT_CHECK and any(
-            p.kind == PaymentKind.INITIAL and p.status in (PaymentStatus.AUTHORIZED, PaymentStatus.PAID)
-            for p in payments
+    orders_payments_settle(
+        orders=[order],
+        payments_by_order={order.pk: payments},
+        actor=actor,
+        source=source,
+        sums=None if sums is None else {order.pk: sums},
+    )
+
+
+def orders_payments_settle(
+    *,
+    orders: list[Order],
+    payments_by_order: dict[int, list[Payment]],
+    actor=None,
+    source: str = "",
+    sums: dict[int, tuple] | None = None,
+) -> None:
+    """`order_payments_settle` for many orders the caller locked with all their payments
+    (a bank statement settles thousands): those paid in full are cleared together
+    (`orders_clear_many`) and the open refund proposals are read in one query, so the
+    common case costs the same few statements for one order or a thousand. Holds for a
+    mismatch (rare: a part payment) are placed one order at a time."""
+    monies = {
+        order.pk: order_money(
+            order=order, payments=payments_by_order[order.pk], sums=None if sums is None else sums[order.pk]
         )
-        if received >= expected or authorized:
-            cleared = order_clear(order_id=order.pk, actor=actor, source=source or "payment")
-            if HoldReason.PAYMENT_MISMATCH in cleared.hold_reasons:
-                cleared = order_hold_release_now(
-                    order_id=order.pk, reasons=[HoldReason.PAYMENT_MISMATCH], actor=actor, note=_("paid in full")
-                )
-            order.cleared_at, order.hold_reasons, order.status = (
-                cleared.cleared_at,
-                cleared.hold_reasons,
-                cleared.status,
+        for order in orders
+    }
+    to_clear = [order for order in orders if _clears(order, payments_by_order[order.pk], monies[order.pk])]
+    orders_clear_many(orders=to_clear, actor=actor, source=source or "payment")
+    clearing = {order.pk for order in to_clear}
+    for order in orders:
+        received, expected = monies[order.pk].received, monies[order.pk].expected
+        mismatch = HoldReason.PAYMENT_MISMATCH in order.hold_reasons
+        if order.pk in clearing and mismatch:
+            released = order_hold_release_now(
+                order_id=order.pk, reasons=[HoldReason.PAYMENT_MISMATCH], actor=actor, note=_("paid in full")
             )
-        elif received > 0 and HoldReason.PAYMENT_MISMATCH not in order.hold_reasons:
+            order.hold_reasons, order.status = released.hold_reasons, released.status
+        elif order.pk in clearing:
+            continue
+        elif order.cleared_at is None and order.cancelled_at is None and received > 0 and not mismatch:
             order_hold_add(
                 order_id=order.pk,
                 reason=HoldReason.PAYMENT_MISMATCH,
@@ -402,18 +424,40 @@ def order_payments_settle(
                 note=_("%(received)s received of %(expected)s") % {"received": received, "expected": expected},
             )
             order.refresh_from_db(fields=["hold_reasons", "status"])
-    elif order.cleared_at is not None and HoldReason.PAYMENT_MISMATCH in order.hold_reasons and received >= expected:
-        order_hold_release_now(
-            order_id=order.pk, reasons=[HoldReason.PAYMENT_MISMATCH], actor=actor, note=_("paid in full")
+        elif order.cleared_at is not None and mismatch and received >= expected:
+            order_hold_release_now(
+                order_id=order.pk, reasons=[HoldReason.PAYMENT_MISMATCH], actor=actor, note=_("paid in full")
+            )
+            order.refresh_from_db(fields=["hold_reasons", "status"])
+    proposals: dict[int, Refund] = {}
+    for refund in refund_qs_for_update().filter(order_id__in=[o.pk for o in orders], status=RefundStatus.PROPOSED):
+        proposals.setdefault(refund.order_id, refund)  # the first, as there should be only one
+    for order in orders:
+        _refund_proposal_update(
+            order=order,
+            payments=payments_by_order[order.pk],
+            money=monies[order.pk],
+            actor=actor,
+            proposal=proposals.get(order.pk),
         )
-        order.refresh_from_db(fields=["hold_reasons", "status"])
-    _refund_proposal_update(order=order, payments=payments, money=money, actor=actor)
 
 
-def _refund_proposal_update(*, order: Order, payments: list[Payment], money, actor) -> None:
-    """One open refund proposal per order, for exactly what is too much (or none)."""
+def _clears(order: Order, payments: list[Payment], money) -> bool:
+    """Does what came in clear this order (not cleared or cancelled yet)? In full, or, for
+    pay later, authorised at the provider."""
+    if order.cleared_at is not None or order.cancelled_at is not None:
+        return False
+    if money.received >= money.expected:
+        return True
+    return clearing_rule_for(order.payment_method) == ClearingRule.CREDIT_CHECK and any(
+        p.kind == PaymentKind.INITIAL and p.status in (PaymentStatus.AUTHORIZED, PaymentStatus.PAID) for p in payments
+    )
+
+
+def _refund_proposal_update(*, order: Order, payments: list[Payment], money, actor, proposal: Refund | None) -> None:
+    """One open refund proposal per order, for exactly what is too much (or none).
+    `proposal`: the order's open proposal, locked by the caller."""
     excess = money.received - money.expected
-    proposal = refund_qs_for_update().filter(order_id=order.pk, status=RefundStatus.PROPOSED).first()
     settled = order.cleared_at is not None or order.cancelled_at is not None or money.received >= money.expected
     if excess > 0 and settled:
         if order.cancelled_at is not None:
@@ -887,13 +931,11 @@ def payments_receive_bank_many(
         )
         order.hold_reasons, order.status = held.hold_reasons, held.status
     orders = {booking.order.pk: booking.order for booking in bookings}
-    sums = document_sums_for(orders)
-    for order_id in sorted(orders):
-        order_payments_settle(
-            order=orders[order_id],
-            actor=actor,
-            source="bank",
-            payments=payments_by_order[order_id],
-            sums=sums[order_id],
-        )
+    orders_payments_settle(
+        orders=[orders[order_id] for order_id in sorted(orders)],
+        payments_by_order=payments_by_order,
+        actor=actor,
+        source="bank",
+        sums=document_sums_for(orders),
+    )
     return booked_to

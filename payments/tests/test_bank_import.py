@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orders.models import FraudBlock, Order, OrderEvent
 from orders.states import FulfilmentStatus, HoldReason, OrderStatus
@@ -108,6 +110,38 @@ def test_a_transfer_with_the_payment_reference_clears_the_order_and_releases_it(
     again = bank_statement_import(data=statement, filename="2026-11-20.xml")
     assert again.already_imported
     assert _snapshot() == before
+
+
+def test_a_statement_clears_its_orders_together_in_as_many_queries_for_twelve_as_for_two(channel, shirt, run_on_commit):
+    """The orders a statement pays are cleared in bulk (orders_clear_many): each is
+    cleared, released with its promised ship date, gets its events and history, and the
+    statements to do so do not grow with the number of orders."""
+
+    def import_paying(count: int, statement_id: str) -> tuple[list[Order], int]:
+        orders = [
+            place(channel, lines=[{"sku": shirt.sku, "quantity": 1, "unit_price": "10.00"}], shipping="0.00")
+            for _ in range(count)
+        ]
+        data = camt([{"amount": "10.00", "reference": o.payment_reference} for o in orders], statement_id=statement_id)
+        with CaptureQueriesContext(connection) as queries, run_on_commit():
+            result = bank_statement_import(data=data, filename=f"{statement_id}.xml")
+        assert len(result.matched) == count
+        return orders, len(queries)
+
+    two, few = import_paying(2, "S1")
+    twelve, many = import_paying(12, "S2")
+    assert many == few
+    for order in two + twelve:
+        order.refresh_from_db()
+        assert order.cleared_at is not None and order.status == OrderStatus.RELEASED
+        assert order.promised_ship_date is not None
+        (fulfilment,) = order.fulfilments.all()
+        assert fulfilment.status == FulfilmentStatus.RELEASED
+        assert fulfilment.promised_ship_date == order.promised_ship_date
+        kinds = list(OrderEvent.objects.filter(order=order).order_by("pk").values_list("kind", flat=True))
+        assert kinds[-4:] == ["payment_received", "cleared", "fulfilment_released", "status_changed"]
+        latest = order.history.order_by("-history_id").first()
+        assert (latest.status, latest.cleared_at) == (OrderStatus.RELEASED, order.cleared_at)
 
 
 def test_part_of_the_money_leaves_payment_mismatch_then_the_rest_clears(channel, shirt, run_on_commit):
