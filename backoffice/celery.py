@@ -5,7 +5,7 @@ staff can change it."""
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_process_init
 from kombu import Exchange, Queue
 
 from core.logging import request_id_var
@@ -42,3 +42,11 @@ def ensure_broker_folders() -> None:
 @task_prerun.connect
 def _log_with_task_id(task_id=None, **kwargs) -> None:
     request_id_var.set(task_id)
+
+
+@worker_process_init.connect
+def _tune_the_collector(**kwargs) -> None:
+    """A worker process keeps what it loaded for its whole life (core.runtime)."""
+    from core.runtime import gc_tune
+
+    gc_tune()

@@ -141,7 +141,8 @@ SQL_CHECKS = {
            OR c.last_number IS DISTINCT FROM y.high""",
     "invoice_numbers_well_formed": """
         SELECT count(*) FROM payments_invoice
-        WHERE number <> year || '-' || lpad(sequence::text, 6, '0') OR extract(year FROM issue_date) <> year
+        WHERE number <> year || '-' || lpad(sequence::text, greatest(6, length(sequence::text)), '0')
+           OR extract(year FROM issue_date) <> year
            OR supply_date > issue_date OR due_date < issue_date""",
 }
 

@@ -7,6 +7,10 @@ and the statements per request (which must be the same every time, and the same 
 data-set size: compared with the latest run at each other scale, results-scale-*.json).
 A read that misses its target is profiled (pyinstrument) and its slowest statement
 explained when the run asks for it (--profile).
+
+The reads run in this process, not under gunicorn: it first does what backoffice/wsgi.py
+does in every web worker (core.runtime.process_warm_up: URLconf loaded, collector
+tuned), so a full garbage collection costs here what it costs a worker.
 """
 
 import datetime
@@ -141,9 +145,12 @@ def _percentile(values: list[float], fraction: float) -> float:
     ],
 )
 def reads(ctx) -> dict:
+    from core.runtime import process_warm_up
+
     p = ctx.profile
     s = samples(max(p.read_repeats + p.read_warmup, 10))
     clients = {"admin": ctx.admin_client(), "api": ctx.api_client("webshop-nl")}
+    process_warm_up()  # what backoffice/wsgi.py does in every web worker: URLconf loaded, collector tuned
     other = ctx.other_scale_results()
     results = {}
     for read in READS:

@@ -23,7 +23,12 @@ from orders.exceptions import NotCleared, OrderOnHold, ShipmentInvalid
 from orders.locks import fulfilment_qs_for_update, order_lines_qs_for_update, order_qs_for_update
 from orders.models import Fulfilment, FulfilmentLine, Order, OrderLine, Shipment, ShipmentLine
 from orders.services.sla import promised_ship_date
-from orders.services.status import fulfilments_with_shipments, order_status_refresh, orders_status_refresh
+from orders.services.status import (
+    fulfilments_with_shipments,
+    order_status_refresh,
+    orders_status_changed,
+    orders_status_derive,
+)
 from orders.services.webhooks import webhook_enqueue
 from orders.states import (
     BLOCKING_HOLDS,
@@ -167,13 +172,14 @@ def orders_clear_many(*, orders: list[Order], actor=None, source: str = "") -> l
         fields=["status", "released_at", "promised_ship_date", "updated_at"],
         rows=[(f.pk, f.status, f.released_at, f.promised_ship_date, f.updated_at) for f in released],
     )
+    changed = orders_status_derive(orders=todo)  # from the fulfilments as released
     rows_update(
         Order,
-        fields=["cleared_at", "promised_ship_date", "updated_at"],
-        rows=[(order.pk, order.cleared_at, order.promised_ship_date, now) for order in todo],
+        fields=["cleared_at", "promised_ship_date", "status", "updated_at"],
+        rows=[(order.pk, order.cleared_at, order.promised_ship_date, order.status, now) for order in todo],
     )
     history_rows_write(Order, pks=[order.pk for order in todo], when=now)
-    events += orders_status_refresh(orders=todo, actor=actor)
+    events += orders_status_changed(changed=changed, actor=actor)
     order_events_create(events)
     return todo
 

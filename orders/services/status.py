@@ -88,11 +88,21 @@ def orders_status_refresh(*, orders: list[Order], actor=None, reasons: dict[int,
     carrier's batch this way): three reads for all of them, and for those whose status
     changed one UPDATE, one INSERT of history rows and their webhooks together. Returns the
     event rows to write; `reasons` gives an order's reason by its id."""
-    from orders.services.webhooks import webhooks_enqueue
+    changed = orders_status_derive(orders=orders)
+    if not changed:
+        return []
+    now = timezone.now()
+    rows_update(Order, fields=["status", "updated_at"], rows=[(order.pk, order.status, now) for order, _old in changed])
+    history_rows_write(Order, pks=[order.pk for order, _old in changed], when=now)
+    return orders_status_changed(changed=changed, actor=actor, reasons=reasons)
 
+
+def orders_status_derive(*, orders: list[Order]) -> list[tuple[Order, str]]:
+    """Derive the status of many locked orders from the database (three reads for all of
+    them) and set it in memory; the caller writes it. Returns (order, old status) of those
+    whose status changed."""
     if not orders:
         return []
-    reasons = reasons or {}
     order_ids = [order.pk for order in orders]
     # only what order_status_derive reads
     fulfilments: dict[int, list[Fulfilment]] = defaultdict(list)
@@ -109,18 +119,23 @@ def orders_status_refresh(*, orders: list[Order], actor=None, reasons: dict[int,
         "order_id", "quantity", "quantity_cancelled", "quantity_shipped"
     ):
         lines[line.order_id].append(line)
-    now = timezone.now()
     changed: list[tuple[Order, str]] = []
     for order in orders:
         new_status = order_status_derive(order=order, fulfilments=fulfilments[order.pk], lines=lines[order.pk])
         if new_status != order.status:
             changed.append((order, order.status))
             order.status = new_status
-            order.updated_at = now
+    return changed
+
+
+def orders_status_changed(*, changed: list[tuple[Order, str]], actor=None, reasons: dict[int, str] | None = None):
+    """After the new statuses of `changed` (order, old status) are written: their webhooks,
+    and the event rows to write."""
+    from orders.services.webhooks import webhooks_enqueue
+
     if not changed:
         return []
-    rows_update(Order, fields=["status", "updated_at"], rows=[(order.pk, order.status, now) for order, _old in changed])
-    history_rows_write(Order, pks=[order.pk for order, _old in changed], when=now)
+    reasons = reasons or {}
     webhooks_enqueue(
         items=[
             (order, "order.status_changed", {"from": old_status, "to": order.status}) for order, old_status in changed
