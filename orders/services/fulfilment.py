@@ -147,9 +147,11 @@ def order_clear(*, order_id: int, actor=None, source: str = "") -> Order:
 def orders_clear_many(*, orders: list[Order], actor=None, source: str = "") -> list[Order]:
     """`order_clear` for orders the caller locked (with their channel): a bank statement
     clears thousands at once. Whatever their number: one read of their fulfilments, one
-    UPDATE of the released ones, one of the orders and one INSERT of their history rows,
-    the status refresh (`orders_status_refresh`) and one INSERT of the events. Orders
-    already cleared or cancelled are left alone. Returns the orders it cleared."""
+    UPDATE of the released ones, three reads to derive their new status
+    (`orders_status_derive`), one UPDATE of the orders (cleared, promised ship date,
+    status) with one INSERT of their history rows, their webhooks and one INSERT of the
+    events. Orders already cleared or cancelled are left alone. Returns the orders it
+    cleared."""
     todo = [order for order in orders if order.cleared_at is None and order.cancelled_at is None]
     if not todo:
         return []

@@ -92,6 +92,8 @@ def orders_status_refresh(*, orders: list[Order], actor=None, reasons: dict[int,
     if not changed:
         return []
     now = timezone.now()
+    for order, _old in changed:
+        order.updated_at = now
     rows_update(Order, fields=["status", "updated_at"], rows=[(order.pk, order.status, now) for order, _old in changed])
     history_rows_write(Order, pks=[order.pk for order, _old in changed], when=now)
     return orders_status_changed(changed=changed, actor=actor, reasons=reasons)
