@@ -3,6 +3,8 @@
 import datetime
 import logging
 import secrets
+import threading
+from contextlib import contextmanager
 from functools import partial
 
 from django.conf import settings
@@ -145,11 +147,58 @@ def worker_heartbeat_record() -> str:
 # --- outbox ---------------------------------------------------------------------------
 
 
+_outbox_batches = threading.local()
+
+
+@contextmanager
+def outbox_batch():
+    """Gather the messages that `outbox_enqueue` records in this block into one INSERT and
+    one after-commit publish (`outbox_enqueue_many`), written when the block ends, still
+    inside the caller's transaction. A change that sends work to several workers (a new
+    order: its payment and its webhook) then costs one round trip for the rows and one
+    for their publishing, not one of each per message.
+
+    Only a message recorded at the block's own savepoint level is gathered: one recorded
+    inside a nested `atomic` is written at once as usual, so a nested block that rolls
+    back takes its message with it. If the block raises, nothing gathered is written."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_batch must run inside the transaction of the change that causes it")
+    if getattr(_outbox_batches, "current", None) is not None:  # nested: the outer batch writes them
+        yield
+        return
+    batch = _OutboxBatch(connection=connection, depth=len(connection.savepoint_ids))
+    _outbox_batches.current = batch
+    try:
+        yield
+    finally:
+        _outbox_batches.current = None
+    outbox_enqueue_many(batch.messages)
+
+
+class _OutboxBatch:
+    def __init__(self, *, connection, depth: int):
+        self.connection = connection
+        self.depth = depth
+        self.messages: list[tuple[str, dict]] = []
+
+    def takes(self, connection) -> bool:
+        return connection is self.connection and len(connection.savepoint_ids) == self.depth
+
+
 def outbox_enqueue(task_name: str, **kwargs) -> OutboxMessage:
     """Record work for a worker inside the current transaction; it is published after
-    commit. If the broker is down the row stays and `outbox_drain` sends it later."""
-    if not transaction.get_connection().in_atomic_block:
+    commit. If the broker is down the row stays and `outbox_drain` sends it later.
+
+    Inside `outbox_batch` the message is gathered and written when the batch ends: the
+    message returned then has no primary key yet."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the transaction of the change that causes it")
+    batch = getattr(_outbox_batches, "current", None)
+    if batch is not None and batch.takes(connection):
+        batch.messages.append((task_name, kwargs))
+        return OutboxMessage(task_name=task_name, kwargs=kwargs)
     message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs)
     transaction.on_commit(partial(outbox_publish, message_id=message.pk, task_name=task_name, kwargs=kwargs))
     return message

@@ -175,6 +175,41 @@ class InboundLine(models.Model):
         return f"{self.product_id} × {self.quantity_expected}"
 
 
+class StockLevel(models.Model):
+    """Per product, read from the database view `inventory_stock_level` (migration 0004),
+    never written: `available` to sell (over the stock rows at active locations, a row with
+    less on hand than reserved counting 0), `next_expected_on` (the first open inbound
+    delivery at an active location) and `changed_at` (the last change of a stock row, its
+    location or an inbound delivery of the product; null without any). The view reads each
+    stock row and inbound line once, grouped by product, so a page of the stock sync costs
+    one pass instead of a look-up per product. A product with neither stock nor inbound
+    lines has no row here.
+
+    A migration that changes a column the view reads must drop the view first and create
+    it again after (`inventory.migrations.0004_stock_level_view.STOCK_LEVEL_VIEW`)."""
+
+    product = models.OneToOneField(
+        "catalog.Product",
+        verbose_name=_("product"),
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="stock_level",
+    )
+    available = models.IntegerField(_("available"))
+    next_expected_on = models.DateField(_("next delivery"), null=True)
+    changed_at = models.DateTimeField(_("changed at"), null=True)
+
+    class Meta:
+        managed = False
+        db_table = "inventory_stock_level"
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.available}"
+
+
 class LowStockReport(models.Model):
     """One row per day that the low-stock list was mailed to the buyer, so the daily job
     sends it once however often it runs."""

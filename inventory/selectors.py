@@ -7,7 +7,7 @@ purchasing (the low-stock list); they do not hold stock back from sale.
 """
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db.models import (
@@ -15,13 +15,11 @@ from django.db.models import (
     DateTimeField,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
-    Max,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -170,42 +168,34 @@ def stock_ledger_differences() -> list[LedgerDifference]:
     return [LedgerDifference(*row) for row in rows]
 
 
-def stock_list_for_sync(*, today: datetime.date | None = None) -> QuerySet[Product]:
+def stock_list_for_sync(
+    *, products: QuerySet[Product] | None = None, product_ids: Collection[int] | None = None
+) -> QuerySet[Product]:
     """Products with `available` (to sell, over active locations), `next_expected_on`
-    (first open inbound delivery) and `changed_at` (the last change of any of these), for
-    the stock sync API. One query per page."""
-    stock = Stock.objects.filter(product_id=OuterRef("pk"), location__is_active=True).order_by().values("product_id")
-    available = stock.annotate(total=Sum(SELLABLE)).values("total")
-    stock_changed = (
-        Stock.objects.filter(product_id=OuterRef("pk"))
-        .order_by()
-        .values("product_id")
-        .annotate(last=Max(Greatest("updated_at", "location__updated_at")))
-        .values("last")
-    )
-    next_expected = (
-        _open_lines()
-        .filter(product_id=OuterRef("pk"))
-        .order_by()
-        .values("product_id")
-        .annotate(first=Min("delivery__expected_on"))
-        .values("first")
-    )
-    inbound_changed = (
-        InboundLine.objects.filter(product_id=OuterRef("pk"))
-        .order_by()
-        .values("product_id")
-        .annotate(last=Max("delivery__updated_at"))
-        .values("last")
-    )
-    return Product.objects.annotate(
-        available=Coalesce(Subquery(available, output_field=IntegerField()), 0),
-        next_expected_on=Subquery(next_expected),
+    (first open inbound delivery) and `changed_at` (the last change of any of these, or
+    the product's creation), for the stock sync API. One query per page.
+
+    The levels come from the view `StockLevel`, which reads the stock rows and inbound
+    lines once, grouped by product (a page sorted by `changed_at` needs them all). With
+    `product_ids` the view is narrowed inside the join (PostgreSQL then reads only those
+    products' rows) and only those products are listed. `products` narrows the list
+    further (the API's filters)."""
+    products = Product.objects.all() if products is None else products
+    level = "stock_level"
+    if product_ids is not None:
+        ids = sorted(set(product_ids))
+        if ids:
+            products = products.filter(pk__in=ids).annotate(
+                level=FilteredRelation("stock_level", condition=Q(stock_level__product_id__in=ids))
+            )
+            level = "level"
+        else:
+            products = products.none()
+    return products.annotate(
+        available=Coalesce(F(f"{level}__available"), 0),
+        next_expected_on=F(f"{level}__next_expected_on"),
         changed_at=Greatest(
-            F("created_at"),
-            Coalesce(Subquery(stock_changed, output_field=DateTimeField()), F("created_at")),
-            Coalesce(Subquery(inbound_changed, output_field=DateTimeField()), F("created_at")),
-            output_field=DateTimeField(),
+            F("created_at"), Coalesce(F(f"{level}__changed_at"), F("created_at")), output_field=DateTimeField()
         ),
     )
 
@@ -213,26 +203,30 @@ def stock_list_for_sync(*, today: datetime.date | None = None) -> QuerySet[Produ
 STOCK_SYNC_CANDIDATES_MAX = 2000
 
 
-def stock_changed_since(*, products: QuerySet[Product], since: datetime.datetime) -> QuerySet[Product]:
-    """`stock_list_for_sync()` narrowed to the products whose `changed_at` is at or after
-    `since`. The products that can qualify are looked up first through the indexed change
-    times (a stock row, its location, an inbound delivery, the product's creation; one
-    query), so that `changed_at` is only worked out for them: a shop syncing every few
-    minutes reads the rows of those minutes, whatever the size of the catalogue. When more
-    than STOCK_SYNC_CANDIDATES_MAX products changed, the plain filter is as good."""
+def stock_changed_candidates(*, since: datetime.datetime) -> list[int] | None:
+    """The products whose stock sync `changed_at` can be at or after `since`, looked up
+    through the indexed change times (a stock row, its location, an inbound delivery, the
+    product's creation; one query): a shop syncing every few minutes reads the rows of
+    those minutes, whatever the size of the catalogue. None when more than
+    STOCK_SYNC_CANDIDATES_MAX products changed: then the whole list, filtered, is as good."""
     candidates = (
         Product.objects.filter(created_at__gte=since)
+        .order_by()  # SQLite takes no ORDER BY inside a UNION
         .values_list("pk", flat=True)
         .union(
-            Stock.objects.filter(updated_at__gte=since).values_list("product_id", flat=True),
-            Stock.objects.filter(location__updated_at__gte=since).values_list("product_id", flat=True),
-            InboundLine.objects.filter(delivery__updated_at__gte=since).values_list("product_id", flat=True),
+            Stock.objects.filter(updated_at__gte=since).order_by().values_list("product_id", flat=True),
+            Stock.objects.filter(location__updated_at__gte=since).order_by().values_list("product_id", flat=True),
+            InboundLine.objects.filter(delivery__updated_at__gte=since).order_by().values_list("product_id", flat=True),
         )
     )
     ids = list(candidates[: STOCK_SYNC_CANDIDATES_MAX + 1])
-    if len(ids) > STOCK_SYNC_CANDIDATES_MAX:
-        return products.filter(changed_at__gte=since)
-    return products.filter(pk__in=ids, changed_at__gte=since)
+    return None if len(ids) > STOCK_SYNC_CANDIDATES_MAX else ids
+
+
+def stock_changed_since(*, since: datetime.datetime, products: QuerySet[Product] | None = None) -> QuerySet[Product]:
+    """`stock_list_for_sync()` of the products whose `changed_at` is at or after `since`."""
+    candidates = stock_changed_candidates(since=since)
+    return stock_list_for_sync(products=products, product_ids=candidates).filter(changed_at__gte=since)
 
 
 def stock_for_product(*, product_id: int) -> list[Stock]:

@@ -77,6 +77,25 @@ def test_demo_data_loads_on_sqlite_as_make_run_does(embedded_env):
     assert "demo logins" in _manage(env, "demo_info")
 
 
+def test_stock_levels_read_from_the_view_on_sqlite_too(embedded_env):
+    """The stock sync's view (inventory_stock_level) has a SQLite spelling: on the demo
+    data it gives every product the same `available` as the per-product read."""
+    env, _var = embedded_env
+    _manage(env, "seed_demo", "--once")
+    check = (
+        "import datetime; from django.utils import timezone; "
+        "from inventory.selectors import stock_available_map, stock_changed_since, stock_list_for_sync; "
+        "rows = list(stock_list_for_sync().values_list('pk', 'available', 'changed_at')); "
+        "expected = stock_available_map(product_ids=[r[0] for r in rows]); "
+        "since = timezone.now() - datetime.timedelta(days=3650); "
+        "print(len(rows), sum(1 for r in rows if r[1] > 0), "
+        "sum(1 for r in rows if r[1] != expected[r[0]] or r[2] is None), stock_changed_since(since=since).count())"
+    )
+    products, stocked, wrong, changed = map(int, _manage(env, "shell", "-c", check).split())
+    assert products > 0 and stocked > 0 and wrong == 0
+    assert changed == products
+
+
 def test_web_server_serves_admin_docs_and_health(embedded_env):
     env, _ = embedded_env
     port = _free_port()

@@ -13,6 +13,9 @@ from inventory.selectors import stock_changed_since, stock_list_for_sync
 
 
 class StockLevelFilter(django_filters.FilterSet):
+    """Works out the stock levels (`stock_list_for_sync`) of the products it lists: with
+    `updated_since`, only of those that can have changed since then."""
+
     updated_since = UpdatedSinceFilter(
         field_name="changed_at",
         method="filter_updated_since",
@@ -27,8 +30,16 @@ class StockLevelFilter(django_filters.FilterSet):
         model = Product
         fields = []
 
+    def filter_queryset(self, queryset):
+        since = self.form.cleaned_data.get("updated_since")
+        if since is None:
+            queryset = stock_list_for_sync(products=queryset)
+        else:
+            queryset = stock_changed_since(products=queryset, since=since)
+        return super().filter_queryset(queryset)
+
     def filter_updated_since(self, queryset, name, value):
-        return stock_changed_since(products=queryset, since=value)
+        return queryset  # applied with the levels, in filter_queryset
 
     def filter_available(self, queryset, name, value):
         return queryset.filter(available__gt=0) if value else queryset.filter(available__lte=0)
@@ -49,7 +60,7 @@ class StockLevelListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Product.objects.none()
-        return stock_list_for_sync()
+        return Product.objects.all()  # the levels are added by StockLevelFilter
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -30,6 +30,7 @@ from catalog.selectors import vat_rates_at
 from core.db import asynchronous_commit, next_id
 from core.exceptions import ApplicationError
 from core.models import SalesChannel
+from core.services import outbox_batch
 from customers.addresses import address_normalise
 from customers.models import Customer
 from inventory.services.ledger import stock_lock_for_products, stock_reserve
@@ -443,9 +444,10 @@ def _order_create(*, channel: SalesChannel, payload: dict, fingerprint: str, act
             )
         )
     order_events_create(events)
-    for hook in ORDER_CREATED_HOOKS:
-        hook(order=order, payload=payload, actor=actor)
-    webhook_enqueue(order=order, event="order.created", data={"status": order.status})
+    with outbox_batch():  # the payment's start and the webhook: one INSERT, one publish
+        for hook in ORDER_CREATED_HOOKS:
+            hook(order=order, payload=payload, actor=actor)
+        webhook_enqueue(order=order, event="order.created", data={"status": order.status})
 
     # what the response needs, without reading it back
     order._prefetched_objects_cache = {

@@ -265,3 +265,20 @@ def test_the_payment_summary_in_the_api(api_for, channel, shirt):
     from payments.reference import payment_reference_is_valid
 
     assert len(body["payment"]["reference"]) == 16 and payment_reference_is_valid(body["payment"]["reference"])
+
+
+@pytest.mark.django_db
+def test_a_new_order_hands_its_payment_and_its_webhook_to_the_workers_in_one_insert(channel, shirt, run_on_commit):
+    # given: a channel that takes webhooks
+    channel.webhook_url = "https://webshop.example.org/hooks/"
+    channel.save(update_fields=["webhook_url"])
+    # when
+    with run_on_commit(), CaptureQueriesContext(connection) as ctx:
+        place(channel, method="ideal", lines=[{"sku": shirt.sku, "unit_price": "10.00"}])
+    # then: both messages in one INSERT, both published after commit
+    inserts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('INSERT INTO "core_outboxmessage"')]
+    assert len(inserts) == 1
+    assert sorted((m.task_name, m.sent_at is not None) for m in OutboxMessage.objects.all()) == [
+        ("orders.webhook_deliver", True),
+        ("payments.payment_start", True),
+    ]
