@@ -208,8 +208,14 @@ def stock_changed_candidates(*, since: datetime.datetime) -> list[int] | None:
     through the indexed change times (a stock row, its location, an inbound delivery, the
     product's creation; one query): a shop syncing every few minutes reads the rows of
     those minutes, whatever the size of the catalogue. None when more than
-    STOCK_SYNC_CANDIDATES_MAX products changed: then the whole list, filtered, is as good."""
-    candidates = (
+    STOCK_SYNC_CANDIDATES_MAX products changed: then the whole list, filtered, is as good.
+
+    The change times are read as they come (UNION ALL) and at most a few times the
+    maximum of them: a product counts once per stock row, location and delivery that
+    changed, so the rows are made distinct here. When that read hits its limit, more
+    products may have changed than it saw, and the answer is None as well."""
+    limit = 4 * (STOCK_SYNC_CANDIDATES_MAX + 1)
+    changes = (
         Product.objects.filter(created_at__gte=since)
         .order_by()  # SQLite takes no ORDER BY inside a UNION
         .values_list("pk", flat=True)
@@ -217,10 +223,14 @@ def stock_changed_candidates(*, since: datetime.datetime) -> list[int] | None:
             Stock.objects.filter(updated_at__gte=since).order_by().values_list("product_id", flat=True),
             Stock.objects.filter(location__updated_at__gte=since).order_by().values_list("product_id", flat=True),
             InboundLine.objects.filter(delivery__updated_at__gte=since).order_by().values_list("product_id", flat=True),
+            all=True,
         )
     )
-    ids = list(candidates[: STOCK_SYNC_CANDIDATES_MAX + 1])
-    return None if len(ids) > STOCK_SYNC_CANDIDATES_MAX else ids
+    rows = list(changes[:limit])
+    ids = set(rows)
+    if len(rows) >= limit or len(ids) > STOCK_SYNC_CANDIDATES_MAX:
+        return None
+    return sorted(ids)
 
 
 def stock_changed_since(*, since: datetime.datetime, products: QuerySet[Product] | None = None) -> QuerySet[Product]:

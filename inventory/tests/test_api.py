@@ -80,6 +80,26 @@ def test_updated_since_finds_stock_location_and_delivery_changes(api_for, channe
     assert rows["B"]["available"] == 0
 
 
+def test_the_candidates_are_distinct_products_and_none_when_their_read_hits_its_limit(api_for, channel, monkeypatch):
+    """A product that changed at several locations is one candidate; when the change
+    times read reach the limit (4 × (maximum + 1)), the plain filter answers, the same."""
+    from inventory.selectors import stock_changed_candidates
+
+    locations = [LocationFactory() for _ in range(5)]
+    shirt = ProductFactory(sku="SHIRT")
+    for location in locations:
+        stocked(shirt, location, 1)
+    since = timezone.now()
+    for location in locations:
+        stock_receive(product_id=shirt.pk, location_id=location.pk, quantity=1, reference="pakbon")
+    assert stock_changed_candidates(since=since) == [shirt.pk]  # five change rows, one product
+    # when the read may stop at 4 rows
+    monkeypatch.setattr("inventory.selectors.STOCK_SYNC_CANDIDATES_MAX", 0)
+    assert stock_changed_candidates(since=since) is None
+    rows = _rows(api_for(channel=channel).get(URL, {"updated_since": since.isoformat()}))
+    assert list(rows) == ["SHIRT"] and rows["SHIRT"]["available"] == 10
+
+
 def test_filters(api_for, channel):
     location = LocationFactory()
     coats = CategoryFactory(code="jassen")
