@@ -392,3 +392,25 @@ def test_non_finite_and_huge_numbers_are_400(shop, literal):
     response = shop.post(URL, data=raw, content_type="application/json")
     assert_contract_error(response, 400)
     assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_new_order_and_its_new_customer_start_their_history_as_the_api_client(shop, channel):
+    # when
+    body = shop.post(URL, order_body(), format="json").json()
+    # then: one creation row each, as stored, attributed to the channel's key
+    order = Order.objects.get(number=body["number"])
+    (created,) = order.history.all()
+    assert created.history_type == "+"
+    assert (created.number, created.status, created.total_amount, created.customer_id) == (
+        order.number,
+        order.status,
+        order.total_amount,
+        order.customer_id,
+    )
+    assert created.history_actor == f"channel:{channel.code}"
+    assert created.history_date == order.created_at
+    (customer_created,) = order.customer.history.all()
+    assert customer_created.history_type == "+"
+    assert customer_created.email == order.email
+    assert customer_created.history_actor == f"channel:{channel.code}"

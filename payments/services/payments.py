@@ -127,9 +127,7 @@ def payment_create_for_order(*, order: Order, payload: dict, actor=None) -> Paym
         paid_amount=order.total_amount if immediate else ZERO,
         paid_at=order.cleared_at if immediate else None,
     )
-    payment.skip_history_when_saving = True
-    payment.save(force_insert=True)
-    del payment.skip_history_when_saving
+    Payment.objects.bulk_create([payment])  # no history row: see above
     if immediate:
         payment_event_create(
             payment=payment,
