@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bench.database import database_name
 from bench.dataset.orders import order_amounts_cents
 from bench.loadgen import _read_response, percentile
+from bench.measurements.reads import _estimate, _periodic, scale_comparison
 from bench.registry import Measurement, Target
 from bench.results import evaluate_targets, render, write_results
 from orders.services.totals import LineAmounts, order_amounts
@@ -153,6 +154,23 @@ def test_percentiles_are_nearest_rank():
     values = sorted(float(v) for v in range(1, 101))
     assert (percentile(values, 0.5), percentile(values, 0.95), percentile(values, 0.99)) == (50.0, 95.0, 99.0)
     assert percentile([], 0.5) is None
+
+
+def test_reads_keep_the_key_refresh_apart_and_compare_scales_without_the_planner_estimate():
+    # the key's refresh is of the clock; the estimate only comes past 10,000 matching rows
+    assert _periodic('SELECT "core_apikey"."id" FROM "core_apikey" WHERE "core_apikey"."key_hash" = %s')
+    assert _periodic('UPDATE "core_apikey" SET "last_used_at" = %s WHERE "core_apikey"."id" = 3')
+    assert not _periodic('SELECT "orders_order"."id" FROM "orders_order"')
+    assert _estimate('EXPLAIN (FORMAT JSON) SELECT "orders_order"."id" AS "pk" FROM "orders_order"')
+    assert not _estimate('SELECT COUNT(*) FROM (SELECT 1 FROM "orders_order" LIMIT 10001) subquery')
+    small = {"0.01": {"reads": {"list": {"queries": 11, "estimate_statements": 0}, "detail": {"queries": 9}}}}
+    # 12 with the estimate here, 11 without it there: the same read
+    assert scale_comparison("list", {"queries": 12, "estimate_statements": 1}, small) == ({"0.01": 11}, True)
+    # one more statement that is not the estimate: it grew with the data
+    assert scale_comparison("list", {"queries": 12, "estimate_statements": 0}, small) == ({"0.01": 11}, False)
+    # an older results file without the field counts as no estimate
+    assert scale_comparison("detail", {"queries": 9, "estimate_statements": 0}, small) == ({"0.01": 9}, True)
+    assert scale_comparison("absent", {"queries": 3}, small) == ({}, None)
 
 
 def test_the_bank_statement_is_a_camt053_the_importer_reads():
